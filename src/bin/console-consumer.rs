@@ -1,0 +1,5 @@
+fn main() -> std::process::ExitCode {
+    streamlog::cli::main::<streamlog::cli::console_consumer::ConsoleConsumerArgs>(
+        streamlog::cli::console_consumer::run,
+    )
+}

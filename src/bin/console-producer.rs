@@ -1,0 +1,5 @@
+fn main() -> std::process::ExitCode {
+    streamlog::cli::main::<streamlog::cli::console_producer::ConsoleProducerArgs>(
+        streamlog::cli::console_producer::run,
+    )
+}

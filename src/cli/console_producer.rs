@@ -1,0 +1,470 @@
+//! `console-producer`: lines from stdin become records (Kafka's `kafka-console-producer.sh`
+//! with its LineMessageReader).
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bytes::{Bytes, BytesMut};
+use clap::Parser;
+
+use crate::client::embedded::EmbeddedProducer;
+use crate::client::{Producer, ProducerConfig, ProducerRecord};
+use crate::config::{CommonArgs, parse_key_value};
+use crate::log::codec::parse_compression;
+use crate::log::unified::now_ms;
+
+/// Read lines from standard input and publish them as records.
+#[derive(Debug, Parser)]
+#[command(name = "console-producer", version, about)]
+pub struct ConsoleProducerArgs {
+    /// The topic to produce to.
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: Option<String>,
+    /// Send each line as its own request and wait for it.
+    #[arg(long)]
+    pub sync: bool,
+    /// Compression: none, gzip, snappy, lz4 or zstd. Without a value, gzip.
+    #[arg(long, value_name = "CODEC", num_args = 0..=1, default_missing_value = "gzip")]
+    pub compression_codec: Option<String>,
+    /// Bytes of records per batch when not sending synchronously.
+    #[arg(long, value_name = "BYTES", default_value_t = 16384)]
+    pub batch_size: usize,
+    /// Milliseconds a partial batch may wait for more lines (linger.ms).
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub timeout: u64,
+    /// Acknowledgements required (-1/all, 0, 1). Embedded appends are complete when they return,
+    /// so every value behaves like all.
+    #[arg(long, value_name = "ACKS", default_value = "-1")]
+    pub request_required_acks: String,
+    /// A line reader property, key=value: parse.key, key.separator, parse.headers,
+    /// headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error.
+    #[arg(long = "property", visible_alias = "reader-property", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub property: Vec<(String, String)>,
+    /// A producer config, key=value: batch.size, linger.ms, compression.type, client.id.
+    #[arg(long = "producer-property", visible_alias = "command-property", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub producer_property: Vec<(String, String)>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// LineMessageReader's settings.
+#[derive(Debug, Clone)]
+pub struct LineFormat {
+    /// Split a key off each line.
+    pub parse_key: bool,
+    /// Between key and value.
+    pub key_separator: Vec<u8>,
+    /// Parse headers at the start of each line.
+    pub parse_headers: bool,
+    /// Between the headers and the rest of the line.
+    pub headers_delimiter: Vec<u8>,
+    /// Between headers.
+    pub headers_separator: Vec<u8>,
+    /// Between a header's key and value.
+    pub headers_key_separator: Vec<u8>,
+    /// A field equal to this is null.
+    pub null_marker: Option<Vec<u8>>,
+    /// Skip malformed lines instead of failing.
+    pub ignore_error: bool,
+}
+
+impl Default for LineFormat {
+    fn default() -> Self {
+        LineFormat {
+            parse_key: false,
+            key_separator: b"\t".to_vec(),
+            parse_headers: false,
+            headers_delimiter: b"\t".to_vec(),
+            headers_separator: b",".to_vec(),
+            headers_key_separator: b":".to_vec(),
+            null_marker: None,
+            ignore_error: false,
+        }
+    }
+}
+
+impl LineFormat {
+    /// Builds the format from `--property` values.
+    pub fn from_properties(props: &BTreeMap<String, String>) -> anyhow::Result<Self> {
+        let mut f = LineFormat::default();
+        let flag = |k: &str, v: &str| -> anyhow::Result<bool> {
+            v.trim()
+                .to_ascii_lowercase()
+                .parse()
+                .with_context(|| format!("--property {k}={v}: expected true or false"))
+        };
+        for (k, v) in props {
+            match k.as_str() {
+                "parse.key" => f.parse_key = flag(k, v)?,
+                "key.separator" => f.key_separator = v.as_bytes().to_vec(),
+                "parse.headers" => f.parse_headers = flag(k, v)?,
+                "headers.delimiter" => f.headers_delimiter = v.as_bytes().to_vec(),
+                "headers.separator" => f.headers_separator = v.as_bytes().to_vec(),
+                "headers.key.separator" => f.headers_key_separator = v.as_bytes().to_vec(),
+                "null.marker" => f.null_marker = Some(v.as_bytes().to_vec()),
+                "ignore.error" => f.ignore_error = flag(k, v)?,
+                other => bail!(
+                    "unknown --property '{other}': expected parse.key, key.separator, parse.headers, headers.delimiter, headers.separator, headers.key.separator, null.marker or ignore.error"
+                ),
+            }
+        }
+        for (name, sep) in [
+            ("key.separator", &f.key_separator),
+            ("headers.delimiter", &f.headers_delimiter),
+            ("headers.separator", &f.headers_separator),
+            ("headers.key.separator", &f.headers_key_separator),
+        ] {
+            if sep.is_empty() {
+                bail!("--property {name} must not be empty");
+            }
+        }
+        Ok(f)
+    }
+
+    fn is_null(&self, field: &[u8]) -> bool {
+        self.null_marker.as_deref() == Some(field)
+    }
+
+    /// Parses one line (without its line ending) into a record, as LineMessageReader does:
+    /// headers first, then key, then value.
+    ///
+    /// # Errors
+    /// Kafka's messages, naming the line number.
+    pub fn parse(
+        &self,
+        line: Bytes,
+        number: u64,
+        timestamp: i64,
+    ) -> Result<ProducerRecord, String> {
+        let text = || String::from_utf8_lossy(&line).into_owned();
+        let mut rest = line.clone();
+        let mut headers = Vec::new();
+        if self.parse_headers {
+            let Some(at) = memchr::memmem::find(&rest, &self.headers_delimiter) else {
+                return Err(format!(
+                    "No headers delimiter found on line number {number}: '{}'",
+                    text()
+                ));
+            };
+            let part = rest.slice(..at);
+            rest = rest.slice(at + self.headers_delimiter.len()..);
+            if !self.is_null(&part) {
+                for pair in split(&part, &self.headers_separator) {
+                    let Some(k) = memchr::memmem::find(&pair, &self.headers_key_separator) else {
+                        return Err(format!(
+                            "No header key separator found in pair '{}' on line number {number}",
+                            String::from_utf8_lossy(&pair)
+                        ));
+                    };
+                    let key = &pair[..k];
+                    if self.is_null(key) {
+                        return Err(format!(
+                            "Header keys should not be equal to the null marker '{}' as they can't be null",
+                            String::from_utf8_lossy(key)
+                        ));
+                    }
+                    let value = pair.slice(k + self.headers_key_separator.len()..);
+                    let value = (!self.is_null(&value)).then_some(value);
+                    headers.push((String::from_utf8_lossy(key).into_owned(), value));
+                }
+            }
+        }
+        let mut key = None;
+        if self.parse_key {
+            let Some(at) = memchr::memmem::find(&rest, &self.key_separator) else {
+                return Err(format!(
+                    "No key separator found on line number {number}: '{}'",
+                    text()
+                ));
+            };
+            let k = rest.slice(..at);
+            rest = rest.slice(at + self.key_separator.len()..);
+            key = (!self.is_null(&k)).then_some(k);
+        }
+        let value = (!self.is_null(&rest)).then_some(rest);
+        Ok(ProducerRecord {
+            key,
+            value,
+            headers,
+            timestamp,
+        })
+    }
+}
+
+fn split(data: &Bytes, sep: &[u8]) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for at in memchr::memmem::find_iter(data, sep) {
+        out.push(data.slice(start..at));
+        start = at + sep.len();
+    }
+    out.push(data.slice(start..));
+    out
+}
+
+/// What the stdin reader thread hands the producer.
+enum Chunk {
+    /// Parsed records and the bytes of input they came from.
+    Records(Vec<ProducerRecord>, u64),
+    /// A line that could not be parsed (and ignore.error is off).
+    Bad(String),
+    /// stdin could not be read.
+    Failed(std::io::Error),
+}
+
+/// Reads stdin in large blocks, cuts lines without copying them, and parses them.
+fn read_stdin(format: LineFormat, prompt: bool, tx: mpsc::SyncSender<Chunk>) {
+    let mut stdin = std::io::stdin().lock();
+    let mut buf = BytesMut::with_capacity(1 << 18);
+    let mut number: u64 = 0;
+    let mut eof = false;
+    if prompt {
+        print!(">");
+        let _ = std::io::stdout().flush();
+    }
+    while !eof {
+        if buf.capacity() - buf.len() < 1 << 16 {
+            buf.reserve(1 << 18);
+        }
+        let len = buf.len();
+        let cap = buf.capacity();
+        buf.resize(cap, 0);
+        let n = match stdin.read(&mut buf[len..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                buf.truncate(len);
+                continue;
+            }
+            Err(e) => {
+                let _ = tx.send(Chunk::Failed(e));
+                return;
+            }
+        };
+        buf.truncate(len + n);
+        eof = n == 0;
+        let complete = if eof {
+            buf.len()
+        } else {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(i) => i + 1,
+                None => continue,
+            }
+        };
+        let block = buf.split_to(complete).freeze();
+        let timestamp = now_ms();
+        let mut records = Vec::with_capacity(block.len() / 64 + 1);
+        let mut start = 0;
+        while start < block.len() {
+            let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
+            let mut line_end = end;
+            if line_end > start && block[line_end - 1] == b'\r' {
+                line_end -= 1;
+            }
+            number += 1;
+            match format.parse(block.slice(start..line_end), number, timestamp) {
+                Ok(r) => records.push(r),
+                Err(msg) if format.ignore_error => eprintln!("{msg}"),
+                Err(msg) => {
+                    let _ = tx.send(Chunk::Records(records, 0));
+                    let _ = tx.send(Chunk::Bad(msg));
+                    return;
+                }
+            }
+            start = end + 1;
+            if prompt {
+                print!(">");
+                let _ = std::io::stdout().flush();
+            }
+        }
+        if tx
+            .send(Chunk::Records(records, block.len() as u64))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn progress_bar(total: Option<u64>) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let bar = match total {
+        Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr()),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+    };
+    let template = if total.is_some() {
+        "{bar:30} {bytes}/{total_bytes} {msg} ({eta})"
+    } else {
+        "{spinner} {bytes} {msg}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Runs the `console-producer` tool.
+pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
+    let Some(topic) = args.topic.clone() else {
+        return super::usage("Missing required argument \"[topic]\"");
+    };
+    crate::engine::topic::validate_name(&topic)?;
+    let reader_props: BTreeMap<String, String> = args.property.iter().cloned().collect();
+    let format = LineFormat::from_properties(&reader_props)?;
+    let mut config = ProducerConfig {
+        batch_size: args.batch_size.max(1),
+        linger: Duration::from_millis(args.timeout),
+        sync: args.sync,
+        ..ProducerConfig::default()
+    };
+    let mut codec = args.compression_codec.clone();
+    for (k, v) in &args.producer_property {
+        match k.as_str() {
+            "batch.size" => {
+                config.batch_size = v.parse().with_context(|| format!("batch.size={v}"))?
+            }
+            "linger.ms" => {
+                config.linger =
+                    Duration::from_millis(v.parse().with_context(|| format!("linger.ms={v}"))?)
+            }
+            "compression.type" => codec = Some(v.clone()),
+            "client.id" => config.client_id = v.clone(),
+            _ => {} // Settings for remote clusters; nothing to do for the embedded engine.
+        }
+    }
+    if let Some(c) = codec {
+        config.compression = parse_compression(&c).with_context(|| {
+            format!("unknown compression codec '{c}': expected none, gzip, snappy, lz4 or zstd")
+        })?;
+    }
+    let engine = args.common.engine()?;
+    let mut producer = EmbeddedProducer::new(engine, config.clone());
+    // Fail on a bad or missing topic before reading any input.
+    producer.partition_count(&topic)?;
+
+    let interactive = std::io::stdin().is_terminal();
+    let bar = (!interactive && std::io::stderr().is_terminal()).then(|| {
+        let size = std::fs::metadata("/dev/stdin")
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        progress_bar(size)
+    });
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, interrupted.clone())?;
+    }
+    let (tx, rx) = mpsc::sync_channel(64);
+    std::thread::spawn(move || read_stdin(format, interactive, tx));
+
+    let mut sent_lines: u64 = 0;
+    let mut last_bar = Instant::now();
+    let result: anyhow::Result<()> = (|| {
+        loop {
+            if interrupted.load(Ordering::Relaxed) {
+                break;
+            }
+            match rx.recv_timeout(
+                Duration::from_millis(50).min(config.linger.max(Duration::from_millis(1))),
+            ) {
+                Ok(Chunk::Records(records, bytes)) => {
+                    for r in records {
+                        sent_lines += 1;
+                        producer
+                            .send(&topic, None, r)
+                            .with_context(|| format!("line {sent_lines}"))?;
+                    }
+                    if interactive {
+                        producer.flush()?;
+                    } else {
+                        producer.flush_expired()?;
+                    }
+                    if let Some(bar) = &bar {
+                        bar.inc(bytes);
+                        if last_bar.elapsed() > Duration::from_millis(100) {
+                            bar.set_message(format!("{sent_lines} lines"));
+                            last_bar = Instant::now();
+                        }
+                    }
+                }
+                Ok(Chunk::Bad(msg)) => {
+                    producer.flush()?;
+                    bail!(msg);
+                }
+                Ok(Chunk::Failed(e)) => {
+                    producer.flush()?;
+                    return Err(e).context("cannot read standard input");
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => producer.flush_expired()?,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        producer.flush()?;
+        Ok(())
+    })();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if interactive {
+        println!();
+    }
+    result.with_context(|| format!("cannot produce to topic '{topic}'"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(props: &[(&str, &str)]) -> LineFormat {
+        LineFormat::from_properties(
+            &props
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn keys_headers_and_null_markers_parse_like_line_message_reader() {
+        let f = fmt(&[
+            ("parse.key", "true"),
+            ("key.separator", ":"),
+            ("parse.headers", "true"),
+            ("headers.delimiter", "|"),
+            ("null.marker", "NULL"),
+        ]);
+        let r = f
+            .parse(Bytes::from_static(b"h1:v1,h2:NULL|k:v:w"), 1, 5)
+            .unwrap();
+        assert_eq!(r.key.as_deref(), Some(&b"k"[..]));
+        assert_eq!(r.value.as_deref(), Some(&b"v:w"[..]));
+        assert_eq!(
+            r.headers,
+            vec![
+                ("h1".to_string(), Some(Bytes::from_static(b"v1"))),
+                ("h2".to_string(), None)
+            ]
+        );
+        let r = f
+            .parse(Bytes::from_static(b"NULL|NULL:NULL"), 2, 5)
+            .unwrap();
+        assert_eq!((r.key, r.value, r.headers.len()), (None, None, 0));
+    }
+
+    #[test]
+    fn a_line_without_key_separator_is_kafkas_error() {
+        let f = fmt(&[("parse.key", "true")]);
+        assert_eq!(
+            f.parse(Bytes::from_static(b"no tab here"), 3, 0)
+                .unwrap_err(),
+            "No key separator found on line number 3: 'no tab here'"
+        );
+    }
+}

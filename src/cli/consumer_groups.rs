@@ -1,0 +1,552 @@
+//! `consumer-groups`: list, describe, reset and delete consumer groups (Kafka's
+//! `kafka-consumer-groups.sh`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow};
+use clap::Parser;
+use serde_json::json;
+
+use super::usage;
+use crate::client::embedded::EmbeddedAdmin;
+use crate::client::{Admin, GroupDescription, OffsetSpec};
+use crate::config::CommonArgs;
+use crate::error::Error;
+use crate::output::{Format, Rows, print};
+
+/// List, describe, delete consumer groups, or reset their offsets.
+#[derive(Debug, Parser)]
+#[command(name = "consumer-groups", version, about)]
+pub struct ConsumerGroupsArgs {
+    /// List all consumer groups.
+    #[arg(long)]
+    pub list: bool,
+    /// Describe groups: their offsets and lag (default), members (--members) or state (--state).
+    #[arg(long)]
+    pub describe: bool,
+    /// Delete groups that have no active members.
+    #[arg(long)]
+    pub delete: bool,
+    /// Delete committed offsets of a group for --topic.
+    #[arg(long)]
+    pub delete_offsets: bool,
+    /// Reset a group's committed offsets (a dry run unless --execute).
+    #[arg(long)]
+    pub reset_offsets: bool,
+    /// The group; repeatable.
+    #[arg(long, value_name = "GROUP")]
+    pub group: Vec<String>,
+    /// Act on every group.
+    #[arg(long)]
+    pub all_groups: bool,
+    /// A topic, optionally with partitions (`t:0,1`); repeatable.
+    #[arg(long, value_name = "TOPIC[:P,..]")]
+    pub topic: Vec<String>,
+    /// With --reset-offsets: every topic the group has offsets for.
+    #[arg(long)]
+    pub all_topics: bool,
+    /// With --describe: show members.
+    #[arg(long)]
+    pub members: bool,
+    /// With --describe: show the members' assignments too.
+    #[arg(long)]
+    pub verbose: bool,
+    /// With --describe: show offsets (the default view).
+    #[arg(long)]
+    pub offsets: bool,
+    /// With --describe: show the group state. With --list: show states, optionally only these
+    /// (comma-separated).
+    #[arg(long, value_name = "STATES", num_args = 0..=1, default_missing_value = "")]
+    pub state: Option<String>,
+    /// Reset to the earliest offset.
+    #[arg(long)]
+    pub to_earliest: bool,
+    /// Reset to the latest offset.
+    #[arg(long)]
+    pub to_latest: bool,
+    /// Reset to the current committed offset.
+    #[arg(long)]
+    pub to_current: bool,
+    /// Reset to this offset (clamped to the log).
+    #[arg(long, value_name = "OFFSET")]
+    pub to_offset: Option<i64>,
+    /// Move the committed offset by N (may be negative; clamped to the log).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub shift_by: Option<i64>,
+    /// Reset to the first offset at or after this time: YYYY-MM-DDTHH:mm:SS.sss[Z|±hh:mm].
+    #[arg(long, value_name = "DATETIME")]
+    pub to_datetime: Option<String>,
+    /// Reset to the first offset at or after now minus this ISO-8601 duration (PnDTnHnMn.nS).
+    #[arg(long, value_name = "DURATION")]
+    pub by_duration: Option<String>,
+    /// Show what a reset would do (the default).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply the reset.
+    #[arg(long)]
+    pub execute: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+fn parse_topic_arg(arg: &str) -> anyhow::Result<(String, Option<Vec<i32>>)> {
+    match arg.split_once(':') {
+        None => Ok((arg.to_string(), None)),
+        Some((t, ps)) => {
+            let parts = ps
+                .split(',')
+                .map(|p| p.trim().parse::<i32>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| anyhow!("--topic {arg}: partitions must be numbers, as in {t}:0,1"))?;
+            Ok((t.to_string(), Some(parts)))
+        }
+    }
+}
+
+struct OffsetRow {
+    topic: String,
+    partition: i32,
+    current: Option<i64>,
+    log_end: Option<i64>,
+    member: Option<(String, String, String)>,
+}
+
+fn offset_rows(admin: &EmbeddedAdmin, desc: &GroupDescription) -> anyhow::Result<Vec<OffsetRow>> {
+    let committed = admin.group_offsets(&desc.group)?;
+    let mut owners = BTreeMap::new();
+    for m in &desc.members {
+        for tp in &m.assignment {
+            owners.insert(
+                tp.clone(),
+                (m.member_id.clone(), m.host.clone(), m.client_id.clone()),
+            );
+        }
+    }
+    let keys: BTreeSet<(String, i32)> = committed
+        .keys()
+        .cloned()
+        .chain(owners.keys().cloned())
+        .collect();
+    let mut rows = Vec::new();
+    for (topic, partition) in keys {
+        let log_end = admin
+            .list_offset(&topic, partition, OffsetSpec::Latest)
+            .ok();
+        rows.push(OffsetRow {
+            current: committed.get(&(topic.clone(), partition)).copied(),
+            member: owners.remove(&(topic.clone(), partition)),
+            log_end,
+            topic,
+            partition,
+        });
+    }
+    Ok(rows)
+}
+
+fn describe_group(
+    admin: &EmbeddedAdmin,
+    args: &ConsumerGroupsArgs,
+    group: &str,
+) -> anyhow::Result<String> {
+    let desc = admin.describe_group(group)?;
+    if desc.state == "Dead" {
+        return Err(Error::GroupNotFound(group.to_string()).into());
+    }
+    let format = args.common.output;
+    if args.state.is_some() {
+        let mut rows = Rows::new(&[
+            "GROUP",
+            "COORDINATOR (ID)",
+            "ASSIGNMENT-STRATEGY",
+            "STATE",
+            "#MEMBERS",
+        ])
+        .numeric(&["#MEMBERS"]);
+        rows.push(vec![
+            Some(desc.group.clone()),
+            Some(desc.coordinator.clone()),
+            Some(desc.assignment_strategy.clone()),
+            Some(desc.state.clone()),
+            Some(desc.members.len().to_string()),
+        ]);
+        return Ok(prefix(format, rows.render(format, &[15, 25, 20, 15, 0])));
+    }
+    if desc.members.is_empty() && format == Format::Text {
+        eprintln!("\nConsumer group '{group}' has no active members.");
+    }
+    if args.members {
+        let mut headers = vec!["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS"];
+        if args.verbose {
+            headers.push("ASSIGNMENT");
+        }
+        let mut rows = Rows::new(&headers).numeric(&["#PARTITIONS"]);
+        for m in &desc.members {
+            let mut row = vec![
+                Some(desc.group.clone()),
+                Some(m.member_id.clone()),
+                Some(m.host.clone()),
+                Some(m.client_id.clone()),
+                Some(m.assignment.len().to_string()),
+            ];
+            if args.verbose {
+                let mut by_topic: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+                for (t, p) in &m.assignment {
+                    by_topic.entry(t).or_default().push(p.to_string());
+                }
+                let a = by_topic
+                    .iter()
+                    .map(|(t, ps)| format!("{t}({})", ps.join(",")))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                row.push(Some(if a.is_empty() { "-".into() } else { a }));
+            }
+            rows.push(row);
+        }
+        return Ok(prefix(
+            format,
+            rows.render(format, &[15, 15, 15, 15, 12, 0]),
+        ));
+    }
+    let mut rows = Rows::new(&[
+        "GROUP",
+        "TOPIC",
+        "PARTITION",
+        "CURRENT-OFFSET",
+        "LOG-END-OFFSET",
+        "LAG",
+        "CONSUMER-ID",
+        "HOST",
+        "CLIENT-ID",
+    ])
+    .numeric(&["PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG"]);
+    for r in offset_rows(admin, &desc)? {
+        let lag = match (r.current, r.log_end) {
+            (Some(c), Some(e)) => Some((e - c).max(0).to_string()),
+            _ => None,
+        };
+        let (id, host, client) = match r.member {
+            Some((a, b, c)) => (Some(a), Some(b), Some(c)),
+            None => (None, None, None),
+        };
+        rows.push(vec![
+            Some(desc.group.clone()),
+            Some(r.topic),
+            Some(r.partition.to_string()),
+            r.current.map(|c| c.to_string()),
+            r.log_end.map(|c| c.to_string()),
+            lag,
+            id,
+            host,
+            client,
+        ]);
+    }
+    Ok(prefix(
+        format,
+        rows.render(format, &[15, 15, 10, 15, 15, 15, 15, 15, 0]),
+    ))
+}
+
+/// Kafka prints a blank line before each group's table.
+fn prefix(format: Format, body: String) -> String {
+    if format == Format::Text {
+        format!("\n{body}")
+    } else {
+        body
+    }
+}
+
+fn reset_offsets(
+    admin: &EmbeddedAdmin,
+    args: &ConsumerGroupsArgs,
+    group: &str,
+) -> anyhow::Result<Rows> {
+    let committed = admin.group_offsets(group)?;
+    let mut targets: BTreeSet<(String, i32)> = BTreeSet::new();
+    if args.all_topics {
+        targets.extend(committed.keys().cloned());
+    }
+    for arg in &args.topic {
+        let (topic, parts) = parse_topic_arg(arg)?;
+        let meta = admin
+            .describe_topics(std::slice::from_ref(&topic))
+            .map_err(|e| anyhow!(e))
+            .with_context(|| format!("cannot reset offsets of group '{group}'"))?;
+        let count = meta.first().map_or(0, |t| t.partitions.len() as i32);
+        match parts {
+            Some(ps) => {
+                for p in ps {
+                    if p < 0 || p >= count {
+                        return Err(Error::UnknownPartition {
+                            topic: topic.clone(),
+                            partition: p,
+                        }
+                        .into());
+                    }
+                    targets.insert((topic.clone(), p));
+                }
+            }
+            None => targets.extend((0..count).map(|p| (topic.clone(), p))),
+        }
+    }
+    let now = crate::log::unified::now_ms();
+    let timestamp = match (&args.to_datetime, &args.by_duration) {
+        (Some(dt), _) => Some(super::time::parse_datetime(dt)?),
+        (_, Some(d)) => Some(now - super::time::parse_duration(d)?),
+        _ => None,
+    };
+    let mut plan = BTreeMap::new();
+    for (topic, p) in targets {
+        let earliest = admin.list_offset(&topic, p, OffsetSpec::Earliest)?;
+        let latest = admin.list_offset(&topic, p, OffsetSpec::Latest)?;
+        let current = committed.get(&(topic.clone(), p)).copied();
+        let new = if args.to_earliest {
+            earliest
+        } else if args.to_latest {
+            latest
+        } else if args.to_current {
+            current.unwrap_or(latest)
+        } else if let Some(o) = args.to_offset {
+            o
+        } else if let Some(n) = args.shift_by {
+            let c = current.ok_or_else(|| {
+                anyhow!("Cannot shift offset for partition {topic}-{p} since there is no current committed offset")
+            })?;
+            c.saturating_add(n)
+        } else if let Some(ts) = timestamp {
+            admin.list_offset(&topic, p, OffsetSpec::Timestamp(ts))?
+        } else {
+            unreachable!("a reset scenario was checked")
+        };
+        let clamped = new.clamp(earliest, latest);
+        if clamped != new && !matches!(args.common.output, Format::Json) {
+            let which = if new > latest {
+                "higher than latest"
+            } else {
+                "lower than earliest"
+            };
+            eprintln!("New offset ({new}) is {which} offset. Value will be set to {clamped}");
+        }
+        plan.insert((topic, p), clamped);
+    }
+    if args.execute {
+        admin.alter_group_offsets(group, &plan)?;
+    }
+    let mut rows = Rows::new(&["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"])
+        .numeric(&["PARTITION", "NEW-OFFSET"]);
+    for ((t, p), o) in plan {
+        rows.push(vec![
+            Some(group.to_string()),
+            Some(t),
+            Some(p.to_string()),
+            Some(o.to_string()),
+        ]);
+    }
+    Ok(rows)
+}
+
+/// Runs the `consumer-groups` tool.
+pub fn run(args: ConsumerGroupsArgs) -> anyhow::Result<ExitCode> {
+    let actions = [
+        args.list,
+        args.describe,
+        args.delete,
+        args.delete_offsets,
+        args.reset_offsets,
+    ];
+    if actions.iter().filter(|&&a| a).count() != 1 {
+        return usage(
+            "Command must include exactly one action: --list, --describe, --delete, --reset-offsets, --delete-offsets",
+        );
+    }
+    let needs_group = args.describe || args.delete || args.delete_offsets || args.reset_offsets;
+    if needs_group && args.group.is_empty() && !args.all_groups {
+        return usage(
+            "Option [describe|delete|reset-offsets|delete-offsets] takes one of these options: [all-groups], [group]",
+        );
+    }
+    if args.delete_offsets && (args.group.len() != 1 || args.topic.is_empty()) {
+        return usage("Option [delete-offsets] takes the following options: [topic], [group]");
+    }
+    let scenarios = [
+        args.to_earliest,
+        args.to_latest,
+        args.to_current,
+        args.to_offset.is_some(),
+        args.shift_by.is_some(),
+        args.to_datetime.is_some(),
+        args.by_duration.is_some(),
+    ];
+    if args.reset_offsets {
+        if scenarios.iter().filter(|&&s| s).count() != 1 {
+            return usage(
+                "Option [reset-offsets] needs exactly one of: --to-datetime, --by-duration, --to-earliest, --to-latest, --shift-by, --to-current, --to-offset",
+            );
+        }
+        if args.topic.is_empty() == !args.all_topics {
+            return usage(
+                "Option [reset-offsets] takes one of these options: [all-topics], [topic]",
+            );
+        }
+        if args.dry_run && args.execute {
+            return usage("Option [execute] cannot be used with [dry-run]");
+        }
+    } else if scenarios.iter().any(|&s| s) || args.execute || args.dry_run {
+        return usage(
+            "Reset options (--to-*, --shift-by, --by-duration, --execute, --dry-run) only apply to --reset-offsets",
+        );
+    }
+    let admin = EmbeddedAdmin::new(args.common.engine()?);
+    let format = args.common.output;
+    let groups: Vec<String> = if args.all_groups {
+        admin.list_groups()?.into_iter().map(|(g, _)| g).collect()
+    } else {
+        args.group.clone()
+    };
+
+    if args.list {
+        let listed = admin.list_groups()?;
+        let out = match &args.state {
+            Some(filter) => {
+                let wanted: Vec<String> = filter
+                    .split(',')
+                    .map(|s| s.trim().to_ascii_lowercase())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                let mut rows = Rows::new(&["GROUP", "STATE"]);
+                for (g, s) in listed {
+                    if wanted.is_empty() || wanted.contains(&s.to_ascii_lowercase()) {
+                        rows.push(vec![Some(g), Some(s)]);
+                    }
+                }
+                rows.render(format, &[15, 0])
+            }
+            None => match format {
+                Format::Text => listed.iter().map(|(g, _)| format!("{g}\n")).collect(),
+                _ => {
+                    let mut rows = Rows::new(&["GROUP"]);
+                    listed
+                        .into_iter()
+                        .for_each(|(g, _)| rows.push(vec![Some(g)]));
+                    rows.render(format, &[0])
+                }
+            },
+        };
+        print(&out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let mut failed = false;
+    if args.describe {
+        for g in &groups {
+            match describe_group(&admin, &args, g) {
+                Ok(out) => print(&out)?,
+                Err(e) if crate::output::is_broken_pipe(&e) => return Err(e),
+                Err(e) => {
+                    eprintln!("Error: {}", super::one_line(&e));
+                    failed = true;
+                }
+            }
+        }
+    } else if args.delete {
+        let mut deleted = Vec::new();
+        for g in &groups {
+            match admin.delete_group(g) {
+                Ok(()) => deleted.push(g.clone()),
+                Err(e) => {
+                    let why = match &e {
+                        Error::NonEmptyGroup(_) => "The group is not empty.".to_string(),
+                        other => other.to_string(),
+                    };
+                    eprintln!("Error: Deletion of consumer group '{g}' failed: {why}");
+                    failed = true;
+                }
+            }
+        }
+        if !deleted.is_empty() {
+            let list = deleted
+                .iter()
+                .map(|g| format!("'{g}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            match format {
+                Format::Json => {
+                    for g in &deleted {
+                        print(&format!("{}\n", json!({"group": g, "deleted": true})))?;
+                    }
+                }
+                _ => print(&format!(
+                    "Deletion of requested consumer groups ({list}) was successful.\n"
+                ))?,
+            }
+        }
+    } else if args.delete_offsets {
+        let group = &groups[0];
+        let mut partitions = Vec::new();
+        for arg in &args.topic {
+            let (topic, parts) = parse_topic_arg(arg)?;
+            match parts {
+                Some(ps) => partitions.extend(ps.into_iter().map(|p| (topic.clone(), p))),
+                None => {
+                    let committed = admin.group_offsets(group)?;
+                    let mut ps: Vec<(String, i32)> =
+                        committed.into_keys().filter(|(t, _)| t == &topic).collect();
+                    if ps.is_empty() {
+                        ps = admin
+                            .describe_topics(std::slice::from_ref(&topic))?
+                            .iter()
+                            .flat_map(|t| {
+                                t.partitions.iter().map(|p| (t.name.clone(), p.partition))
+                            })
+                            .collect();
+                    }
+                    partitions.extend(ps);
+                }
+            }
+        }
+        let results = admin.delete_group_offsets(group, &partitions)?;
+        let mut rows = Rows::new(&["TOPIC", "PARTITION", "STATUS"]).numeric(&["PARTITION"]);
+        let mut all_ok = true;
+        for ((t, p), r) in results {
+            let status = match r {
+                Ok(()) => "Successful".to_string(),
+                Err(e) => {
+                    all_ok = false;
+                    format!("Error: {e}")
+                }
+            };
+            rows.push(vec![Some(t), Some(p.to_string()), Some(status)]);
+        }
+        if format == Format::Text {
+            if all_ok {
+                print(&format!(
+                    "Request succeed for deleting offsets from group {group}.\n"
+                ))?;
+            } else {
+                print(&format!(
+                    "Request failed for deleting offsets from group {group}.\n"
+                ))?;
+            }
+            print(&format!("\n{}", rows.to_text(&[15, 10, 0])))?;
+        } else {
+            print(&rows.render(format, &[]))?;
+        }
+        failed |= !all_ok;
+    } else if args.reset_offsets {
+        if !args.execute && !args.dry_run && format == Format::Text {
+            eprintln!(
+                "WARN: No action will be performed as the --execute option is missing. Add --execute to apply the reset, or --dry-run to keep this preview without the warning."
+            );
+        }
+        for g in &groups {
+            let rows = reset_offsets(&admin, &args, g)
+                .with_context(|| format!("cannot reset offsets of group '{g}'"))?;
+            print(&prefix(format, rows.render(format, &[15, 15, 10, 0])))?;
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(super::EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,320 @@
+//! `topics`: create, list, describe, alter and delete topics (Kafka's `kafka-topics.sh`).
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use clap::Parser;
+use serde_json::json;
+
+use super::usage;
+use crate::client::embedded::EmbeddedAdmin;
+use crate::client::{Admin, TopicDescription};
+use crate::config::{CommonArgs, parse_key_value};
+use crate::error::Error;
+use crate::output::{Format, print};
+
+/// Create, delete, describe, or change a topic.
+#[derive(Debug, Parser)]
+#[command(
+    name = "topics",
+    version,
+    about,
+    after_help = "Exactly one of --list, --describe, --create, --alter or --delete is required."
+)]
+pub struct TopicsArgs {
+    /// List all available topics.
+    #[arg(long)]
+    pub list: bool,
+    /// List details for the given topics.
+    #[arg(long)]
+    pub describe: bool,
+    /// Create a new topic.
+    #[arg(long)]
+    pub create: bool,
+    /// Alter the number of partitions of a topic.
+    #[arg(long)]
+    pub alter: bool,
+    /// Delete a topic.
+    #[arg(long)]
+    pub delete: bool,
+    /// The topic to create, alter, describe or delete. Except with --create, a regular
+    /// expression.
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: Option<String>,
+    /// The number of partitions for the topic being created or altered. Default:
+    /// num.partitions (1).
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<i32>,
+    /// The replication factor for each partition. Only 1 is possible on a single node.
+    #[arg(long, value_name = "N")]
+    pub replication_factor: Option<i16>,
+    /// A topic configuration override, name=value; repeatable.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_key_value)]
+    pub config: Vec<(String, String)>,
+    /// With --alter, --describe or --delete: only act if the topic exists.
+    #[arg(long)]
+    pub if_exists: bool,
+    /// With --create: only create the topic if it does not exist.
+    #[arg(long)]
+    pub if_not_exists: bool,
+    /// Exclude internal topics when listing or describing.
+    #[arg(long)]
+    pub exclude_internal: bool,
+    /// With --describe: only show partitions whose ISR is smaller than their replicas.
+    #[arg(long)]
+    pub under_replicated_partitions: bool,
+    /// With --describe: only show partitions whose leader is unavailable.
+    #[arg(long)]
+    pub unavailable_partitions: bool,
+    /// With --describe: only show topics that have config overrides.
+    #[arg(long)]
+    pub topics_with_overrides: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+fn matching(
+    all: Vec<String>,
+    pattern: Option<&str>,
+    exclude_internal: bool,
+) -> anyhow::Result<Vec<String>> {
+    // Kafka's topic filter: trimmed, `,` means `|`, spaces and surrounding quotes dropped.
+    let re = match pattern {
+        Some(p) => {
+            let cleaned = p.trim().replace(',', "|").replace(' ', "");
+            let cleaned = cleaned.trim_matches(|c| c == '"' || c == '\'');
+            Some(
+                regex::Regex::new(&format!("^(?:{cleaned})$"))
+                    .map_err(|_| Error::InvalidRequest(format!("{p} is an invalid regex.")))?,
+            )
+        }
+        None => None,
+    };
+    Ok(all
+        .into_iter()
+        .filter(|t| re.as_ref().is_none_or(|re| re.is_match(t)))
+        .filter(|t| !(exclude_internal && crate::engine::topic::is_internal(t)))
+        .collect())
+}
+
+/// Kafka's describe layout: a topic line, then one tab-indented line per partition.
+pub fn describe_text(t: &TopicDescription, partitions_only: bool) -> String {
+    let ids = |v: &[i32]| v.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
+    let mut out = String::new();
+    if !partitions_only {
+        let configs = t
+            .configs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        out.push_str(&format!(
+            "Topic: {}\tTopicId: {}\tPartitionCount: {}\tReplicationFactor: {}\tConfigs: {}\n",
+            t.name,
+            t.topic_id,
+            t.partitions.len(),
+            t.replication_factor,
+            configs
+        ));
+    }
+    for p in &t.partitions {
+        let leader = if p.leader < 0 {
+            "none".to_string()
+        } else {
+            p.leader.to_string()
+        };
+        out.push_str(&format!(
+            "\tTopic: {}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}\tElr: \tLastKnownElr: \n",
+            t.name,
+            p.partition,
+            leader,
+            ids(&p.replicas),
+            ids(&p.isr)
+        ));
+    }
+    out
+}
+
+fn describe_json(t: &TopicDescription) -> String {
+    let v = json!({
+        "topic": t.name,
+        "topic_id": t.topic_id,
+        "partition_count": t.partitions.len(),
+        "replication_factor": t.replication_factor,
+        "configs": t.configs,
+        "partitions": t.partitions.iter().map(|p| json!({
+            "partition": p.partition, "leader": p.leader, "replicas": p.replicas, "isr": p.isr,
+        })).collect::<Vec<_>>(),
+    });
+    format!("{v}\n")
+}
+
+fn describe_table(topics: &[TopicDescription]) -> String {
+    let mut rows = crate::output::Rows::new(&[
+        "TOPIC",
+        "PARTITION",
+        "LEADER",
+        "REPLICAS",
+        "ISR",
+        "TOPIC-ID",
+        "CONFIGS",
+    ]);
+    for t in topics {
+        let configs = t
+            .configs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        for p in &t.partitions {
+            let ids = |v: &[i32]| v.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
+            rows.push(vec![
+                Some(t.name.clone()),
+                Some(p.partition.to_string()),
+                Some(p.leader.to_string()),
+                Some(ids(&p.replicas)),
+                Some(ids(&p.isr)),
+                Some(t.topic_id.clone()),
+                Some(configs.clone()),
+            ]);
+        }
+    }
+    rows.to_table()
+}
+
+/// Runs the `topics` tool.
+pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
+    let actions = [
+        args.list,
+        args.describe,
+        args.create,
+        args.alter,
+        args.delete,
+    ];
+    if actions.iter().filter(|&&a| a).count() != 1 {
+        return usage(
+            "Command must include exactly one action: --list, --describe, --create, --alter or --delete",
+        );
+    }
+    if args.if_exists && !(args.alter || args.describe || args.delete) {
+        return usage(
+            "Option \"[if-exists]\" can only be used with \"[alter]\", \"[describe]\" or \"[delete]\"",
+        );
+    }
+    if args.if_not_exists && !args.create {
+        return usage("Option \"[if-not-exists]\" can only be used with \"[create]\"");
+    }
+    if (args.create || args.alter || args.delete) && args.topic.is_none() {
+        return usage("Missing required argument \"[topic]\"");
+    }
+    if args.replication_factor.is_some() && !args.create {
+        return usage("Option \"[replication-factor]\" can only be used with \"[create]\"");
+    }
+    if args.alter && args.partitions.is_none() {
+        return usage(
+            "--alter needs --partitions N (configs are changed with --config only at --create)",
+        );
+    }
+    if !args.config.is_empty() && !args.create {
+        return usage("Option \"[config]\" can only be used with \"[create]\"");
+    }
+    let admin = EmbeddedAdmin::new(args.common.engine()?);
+    match execute(&admin, &args) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) if crate::output::is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln!(
+                "Error while executing topic command : {}",
+                super::one_line(&e)
+            );
+            Ok(ExitCode::from(super::EXIT_FAILURE))
+        }
+    }
+}
+
+fn execute(admin: &EmbeddedAdmin, args: &TopicsArgs) -> anyhow::Result<()> {
+    let format = args.common.output;
+    let topic = args.topic.as_deref();
+
+    if args.create {
+        let name = topic.unwrap_or_default();
+        if name.contains('.') || name.contains('_') {
+            eprintln!(
+                "WARNING: Due to limitations in metric names, topics with a period ('.') or underscore ('_') could collide. To avoid issues it is best to use either, but not both."
+            );
+        }
+        let configs: BTreeMap<String, String> = args.config.iter().cloned().collect();
+        match admin.create_topic(name, args.partitions, args.replication_factor, configs) {
+            Ok(()) => {
+                let msg = match format {
+                    Format::Json => format!("{}\n", json!({"created": name})),
+                    _ => format!("Created topic {name}.\n"),
+                };
+                print(&msg)?;
+            }
+            Err(Error::TopicExists(_)) if args.if_not_exists => {}
+            Err(e) => return Err(e.into()),
+        }
+        return Ok(());
+    }
+
+    let topics = matching(admin.list_topics()?, topic, args.exclude_internal)?;
+    if let Some(name) = topic
+        && topics.is_empty()
+        && !args.list
+    {
+        if args.if_exists {
+            return Ok(());
+        }
+        anyhow::bail!("Topic '{name}' does not exist as expected");
+    }
+
+    if args.list {
+        let out = match format {
+            Format::Json => topics
+                .iter()
+                .map(|t| format!("{}\n", json!({"topic": t})))
+                .collect(),
+            Format::Table => {
+                let mut rows = crate::output::Rows::new(&["TOPIC"]);
+                topics.iter().for_each(|t| rows.push(vec![Some(t.clone())]));
+                rows.to_table()
+            }
+            Format::Text => topics.iter().map(|t| format!("{t}\n")).collect::<String>(),
+        };
+        print(&out)?;
+    } else if args.describe {
+        let mut described = admin.describe_topics(&topics)?;
+        let partitions_only = args.under_replicated_partitions || args.unavailable_partitions;
+        if args.topics_with_overrides {
+            described.retain(|t| !t.configs.is_empty());
+        }
+        for t in &mut described {
+            if args.under_replicated_partitions {
+                t.partitions.retain(|p| p.isr.len() < p.replicas.len());
+            }
+            if args.unavailable_partitions {
+                t.partitions.retain(|p| p.leader < 0);
+            }
+        }
+        let out = match format {
+            Format::Text => described
+                .iter()
+                .map(|t| describe_text(t, partitions_only))
+                .collect::<String>(),
+            Format::Json => described.iter().map(describe_json).collect(),
+            Format::Table => describe_table(&described),
+        };
+        print(&out)?;
+    } else if args.alter {
+        let count = args.partitions.unwrap_or_default();
+        for t in &topics {
+            admin.create_partitions(t, count)?;
+        }
+    } else if args.delete {
+        for t in &topics {
+            admin.delete_topic(t)?;
+        }
+    }
+    Ok(())
+}

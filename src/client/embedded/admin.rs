@@ -1,0 +1,244 @@
+//! Admin operations on a data dir.
+
+use std::collections::BTreeMap;
+
+use super::super::{
+    Admin, GroupDescription, MemberDescription, OffsetSpec, PartitionDescription, TopicDescription,
+};
+use crate::engine::group::range_assign;
+use crate::engine::{Engine, GroupState, Subscription};
+use crate::error::{Error, Result};
+use crate::log::Mode;
+
+/// The embedded node's broker id in descriptions.
+pub const NODE_ID: i32 = 1;
+
+/// Admin client over an embedded data dir.
+#[derive(Debug, Clone)]
+pub struct EmbeddedAdmin {
+    engine: Engine,
+}
+
+impl EmbeddedAdmin {
+    /// Admin over `engine`.
+    pub fn new(engine: Engine) -> Self {
+        EmbeddedAdmin { engine }
+    }
+
+    /// Partition counts of the topics a subscription covers.
+    pub(crate) fn subscribed_topics(
+        engine: &Engine,
+        sub: &Subscription,
+    ) -> Result<BTreeMap<String, i32>> {
+        let mut out = BTreeMap::new();
+        match sub {
+            Subscription::Topics(names) => {
+                for name in names {
+                    if let Ok(t) = engine.topic(name) {
+                        out.insert(t.name, t.partitions);
+                    }
+                }
+            }
+            Subscription::Pattern(p) => {
+                let re = regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+                    Error::InvalidRequest(format!("invalid --include pattern '{p}': {e}"))
+                })?;
+                for name in engine.list_topics()? {
+                    if re.is_match(&name)
+                        && !crate::engine::topic::is_internal(&name)
+                        && let Ok(t) = engine.topic(&name)
+                    {
+                        out.insert(t.name, t.partitions);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether a member's subscription covers a topic.
+pub(crate) fn subscribes(sub: &Subscription, topic: &str) -> bool {
+    match sub {
+        Subscription::Topics(names) => names.iter().any(|n| n == topic),
+        Subscription::Pattern(p) => regex::Regex::new(&format!("^(?:{p})$"))
+            .map(|re| re.is_match(topic))
+            .unwrap_or(false),
+    }
+}
+
+impl Admin for EmbeddedAdmin {
+    fn list_topics(&self) -> Result<Vec<String>> {
+        self.engine.list_topics()
+    }
+
+    fn describe_topics(&self, names: &[String]) -> Result<Vec<TopicDescription>> {
+        names
+            .iter()
+            .map(|name| {
+                let t = self.engine.topic(name)?;
+                Ok(TopicDescription {
+                    internal: t.is_internal(),
+                    topic_id: t.topic_id_string(),
+                    replication_factor: 1,
+                    configs: t.configs.clone(),
+                    partitions: (0..t.partitions)
+                        .map(|p| PartitionDescription {
+                            partition: p,
+                            leader: NODE_ID,
+                            replicas: vec![NODE_ID],
+                            isr: vec![NODE_ID],
+                        })
+                        .collect(),
+                    name: t.name,
+                })
+            })
+            .collect()
+    }
+
+    fn create_topic(
+        &self,
+        name: &str,
+        partitions: Option<i32>,
+        replication_factor: Option<i16>,
+        configs: BTreeMap<String, String>,
+    ) -> Result<()> {
+        self.engine
+            .create_topic(name, partitions, replication_factor, configs)
+            .map(|_| ())
+    }
+
+    fn delete_topic(&self, name: &str) -> Result<()> {
+        self.engine.delete_topic(name)
+    }
+
+    fn create_partitions(&self, name: &str, count: i32) -> Result<()> {
+        self.engine.create_partitions(name, count).map(|_| ())
+    }
+
+    fn list_offset(&self, topic: &str, partition: i32, spec: OffsetSpec) -> Result<i64> {
+        let meta = self.engine.topic(topic)?;
+        let log = self.engine.open_partition(&meta, partition, Mode::Read)?;
+        let state = log.state()?;
+        Ok(match spec {
+            OffsetSpec::Earliest => state.log_start_offset,
+            OffsetSpec::Latest => state.log_end_offset,
+            OffsetSpec::Timestamp(ts) => log
+                .offset_for_timestamp(ts)?
+                .unwrap_or(state.log_end_offset),
+        })
+    }
+
+    fn list_groups(&self) -> Result<Vec<(String, String)>> {
+        let groups = self.engine.groups();
+        groups
+            .list()?
+            .into_iter()
+            .map(|g| {
+                let state = groups.state(&g)?;
+                Ok((g, state.as_str().to_string()))
+            })
+            .collect()
+    }
+
+    fn describe_group(&self, group: &str) -> Result<GroupDescription> {
+        let groups = self.engine.groups();
+        let members = groups.live_members(group)?;
+        let state = groups.state(group)?;
+        let mut topics = BTreeMap::new();
+        for m in &members {
+            topics.extend(Self::subscribed_topics(&self.engine, &m.subscription)?);
+        }
+        let mut assignment = range_assign(&members, &topics, |m, t| subscribes(&m.subscription, t));
+        Ok(GroupDescription {
+            group: group.to_string(),
+            state: state.as_str().to_string(),
+            assignment_strategy: if state == GroupState::Stable {
+                "range"
+            } else {
+                ""
+            }
+            .to_string(),
+            coordinator: format!("embedded:0 ({NODE_ID})"),
+            members: members
+                .into_iter()
+                .map(|m| MemberDescription {
+                    assignment: assignment.remove(&m.member_id).unwrap_or_default(),
+                    member_id: m.member_id,
+                    client_id: m.client_id,
+                    host: m.host,
+                })
+                .collect(),
+        })
+    }
+
+    fn group_offsets(&self, group: &str) -> Result<BTreeMap<(String, i32), i64>> {
+        Ok(self
+            .engine
+            .groups()
+            .committed(group)?
+            .into_iter()
+            .map(|(k, v)| (k, v.offset))
+            .collect())
+    }
+
+    fn alter_group_offsets(
+        &self,
+        group: &str,
+        offsets: &BTreeMap<(String, i32), i64>,
+    ) -> Result<()> {
+        let groups = self.engine.groups();
+        let state = groups.state(group)?;
+        if state == GroupState::Stable {
+            return Err(Error::NonEmptyGroup(format!(
+                "Assignments can only be reset if the group '{group}' is inactive, but the current state is {}.",
+                state.as_str()
+            )));
+        }
+        for ((topic, p), offset) in offsets {
+            groups.commit(group, topic, *p, *offset)?;
+        }
+        Ok(())
+    }
+
+    fn delete_group(&self, group: &str) -> Result<()> {
+        self.engine.groups().delete(group)
+    }
+
+    fn delete_group_offsets(
+        &self,
+        group: &str,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<((String, i32), Result<()>)>> {
+        let groups = self.engine.groups();
+        match groups.state(group)? {
+            GroupState::Dead => return Err(Error::GroupNotFound(group.to_string())),
+            GroupState::Stable => {
+                let members = groups.live_members(group)?;
+                let busy = |t: &str| members.iter().any(|m| subscribes(&m.subscription, t));
+                if let Some((t, _)) = partitions.iter().find(|(t, _)| busy(t)) {
+                    return Err(Error::NonEmptyGroup(format!(
+                        "The group is actively subscribed to topic '{t}': offsets cannot be deleted while it is consumed."
+                    )));
+                }
+            }
+            GroupState::Empty => {}
+        }
+        Ok(partitions
+            .iter()
+            .map(|(t, p)| {
+                let r = match self.engine.topic(t) {
+                    Ok(meta) if *p < meta.partitions && *p >= 0 => {
+                        groups.delete_offset(group, t, *p).map(|_| ())
+                    }
+                    Ok(_) => Err(Error::UnknownPartition {
+                        topic: t.clone(),
+                        partition: *p,
+                    }),
+                    Err(e) => Err(e),
+                };
+                ((t.clone(), *p), r)
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,383 @@
+//! A consumer reading the data dir's partition logs, alone or as a member of a group shared
+//! with other processes (see `engine::group` for how members coordinate through file locks).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::super::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset, StartOffset, Subscribe};
+use super::admin::{EmbeddedAdmin, subscribes};
+use crate::engine::Engine;
+use crate::engine::group::{MemberInfo, Membership, Ownership, Subscription, range_assign};
+use crate::error::{Error, Result};
+use crate::log::codec::decode_batches;
+use crate::log::unified::now_ms;
+use crate::log::{Mode, Position, UnifiedLog};
+
+/// How often a group member checks for joined or departed members.
+const GROUP_CHECK: Duration = Duration::from_millis(100);
+/// How often a group-less subscription looks for new topics and partitions.
+const METADATA_CHECK: Duration = Duration::from_millis(1000);
+/// Longest sleep while waiting for new records (bounds how late a follower sees them).
+const IDLE_SLEEP: Duration = Duration::from_millis(5);
+
+type TopicPartition = (Arc<str>, i32);
+
+struct Cursor {
+    log: UnifiedLog,
+    /// Where reading continues; None until the first read positions it.
+    pos: Option<Position>,
+    /// Next offset to return.
+    next_offset: i64,
+    /// Last offset committed for this partition.
+    committed: Option<i64>,
+    /// Held while a group member consumes the partition.
+    _ownership: Option<Ownership>,
+}
+
+/// Consumer over an embedded data dir.
+pub struct EmbeddedConsumer {
+    engine: Engine,
+    config: ConsumerConfig,
+    subscription: Option<Subscription>,
+    member: Option<Membership>,
+    cursors: BTreeMap<TopicPartition, Cursor>,
+    last_check: Option<Instant>,
+    round_robin: usize,
+}
+
+impl EmbeddedConsumer {
+    /// A consumer over `engine`.
+    pub fn new(engine: Engine, config: ConsumerConfig) -> Self {
+        EmbeddedConsumer {
+            engine,
+            config,
+            subscription: None,
+            member: None,
+            cursors: BTreeMap::new(),
+            last_check: None,
+            round_robin: 0,
+        }
+    }
+
+    /// The member id, when consuming in a group.
+    pub fn member_id(&self) -> Option<&str> {
+        self.member.as_ref().map(|m| m.info.member_id.as_str())
+    }
+
+    /// Partitions currently consumed.
+    pub fn assignment(&self) -> Vec<(String, i32)> {
+        self.cursors
+            .keys()
+            .map(|(t, p)| (t.to_string(), *p))
+            .collect()
+    }
+
+    fn open(
+        &self,
+        topic: &str,
+        partition: i32,
+        start: StartOffset,
+        ownership: Option<Ownership>,
+    ) -> Result<Cursor> {
+        let meta = self.engine.topic(topic)?;
+        let log = self.engine.open_partition(&meta, partition, Mode::Read)?;
+        let state = log.state()?;
+        let reset = |policy: OffsetReset| match policy {
+            OffsetReset::Earliest => state.log_start_offset,
+            OffsetReset::Latest => state.log_end_offset,
+        };
+        let mut committed = None;
+        let offset = match start {
+            StartOffset::Earliest => state.log_start_offset,
+            StartOffset::Latest => state.log_end_offset,
+            StartOffset::At(o) => o,
+            StartOffset::Committed => {
+                let group = self.config.group.as_deref().unwrap_or_default();
+                match self
+                    .engine
+                    .groups()
+                    .committed_one(group, topic, partition)?
+                {
+                    Some(c) => {
+                        committed = Some(c.offset);
+                        c.offset
+                    }
+                    None => reset(self.config.offset_reset),
+                }
+            }
+        };
+        let offset = if offset < state.log_start_offset || offset > state.log_end_offset {
+            reset(self.config.offset_reset)
+        } else {
+            offset
+        };
+        Ok(Cursor {
+            log,
+            pos: None,
+            next_offset: offset,
+            committed,
+            _ownership: ownership,
+        })
+    }
+
+    fn refresh(&mut self) -> Result<()> {
+        let Some(sub) = self.subscription.clone() else {
+            return Ok(());
+        };
+        let every = if self.member.is_some() {
+            GROUP_CHECK
+        } else {
+            METADATA_CHECK
+        };
+        if self.last_check.is_some_and(|t| t.elapsed() < every) {
+            return Ok(());
+        }
+        self.last_check = Some(Instant::now());
+        if let Subscription::Topics(names) = &sub {
+            for name in names {
+                // A subscribed topic is auto-created, as the Java consumer's metadata request does.
+                self.engine.topic_or_create(name)?;
+            }
+        }
+        let topics = EmbeddedAdmin::subscribed_topics(&self.engine, &sub)?;
+        match self.member.as_ref() {
+            None => {
+                let start = match self.config.offset_reset {
+                    OffsetReset::Earliest => StartOffset::Earliest,
+                    OffsetReset::Latest => StartOffset::Latest,
+                };
+                for (topic, &count) in &topics {
+                    for p in 0..count {
+                        let key: TopicPartition = (Arc::from(topic.as_str()), p);
+                        if !self.cursors.contains_key(&key) {
+                            let c = self.open(topic, p, start, None)?;
+                            self.cursors.insert(key, c);
+                        }
+                    }
+                }
+            }
+            Some(member) => {
+                let group = self.config.group.clone().unwrap_or_default();
+                let mut members = self.engine.groups().live_members(&group)?;
+                if !members.iter().any(|m| m.member_id == member.info.member_id) {
+                    members.push(member.info.clone());
+                    members.sort_by(|a, b| a.member_id.cmp(&b.member_id));
+                }
+                let assignment =
+                    range_assign(&members, &topics, |m, t| subscribes(&m.subscription, t));
+                let mine: Vec<(String, i32)> = assignment
+                    .get(&member.info.member_id)
+                    .cloned()
+                    .unwrap_or_default();
+                // Revoke first: commit, then let go, so the next owner starts where we stopped.
+                let revoked: Vec<TopicPartition> = self
+                    .cursors
+                    .keys()
+                    .filter(|(t, p)| !mine.iter().any(|(mt, mp)| mt == &**t && mp == p))
+                    .cloned()
+                    .collect();
+                for tp in revoked {
+                    self.commit_one(&tp)?;
+                    self.cursors.remove(&tp);
+                }
+                for (topic, p) in mine {
+                    let key: TopicPartition = (Arc::from(topic.as_str()), p);
+                    if self.cursors.contains_key(&key) {
+                        continue;
+                    }
+                    let Some(member) = self.member.as_ref() else {
+                        break;
+                    };
+                    if let Some(own) = member.try_own(&topic, p)? {
+                        let c = self.open(&topic, p, StartOffset::Committed, Some(own))?;
+                        self.cursors.insert(key, c);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn commit_one(&mut self, tp: &TopicPartition) -> Result<()> {
+        let Some(group) = self.config.group.clone() else {
+            return Ok(());
+        };
+        if let Some(c) = self.cursors.get_mut(tp)
+            && c.committed != Some(c.next_offset)
+        {
+            self.engine
+                .groups()
+                .commit(&group, &tp.0, tp.1, c.next_offset)?;
+            c.committed = Some(c.next_offset);
+        }
+        Ok(())
+    }
+
+    fn fetch_once(&mut self, out: &mut Vec<ConsumerRecord>) -> Result<()> {
+        let keys: Vec<TopicPartition> = self.cursors.keys().cloned().collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let n = keys.len();
+        let start = self.round_robin % n;
+        self.round_robin = self.round_robin.wrapping_add(1);
+        let mut stored = Vec::new();
+        for i in 0..n {
+            if out.len() >= self.config.max_poll_records {
+                break;
+            }
+            let key = &keys[(start + i) % n];
+            let reset = self.config.offset_reset;
+            let max_bytes = self.config.max_partition_fetch_bytes;
+            let Some(c) = self.cursors.get_mut(key) else {
+                continue;
+            };
+            let pos = match c.pos {
+                Some(p) => p,
+                None => c.log.locate(c.next_offset)?,
+            };
+            let data = match c.log.read(pos, max_bytes) {
+                Ok(d) => d,
+                Err(Error::OffsetOutOfRange {
+                    log_start_offset,
+                    log_end_offset,
+                    ..
+                }) => {
+                    c.next_offset = match reset {
+                        OffsetReset::Earliest => log_start_offset,
+                        OffsetReset::Latest => log_end_offset,
+                    };
+                    c.pos = None;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if data.records.is_empty() {
+                c.pos = Some(data.next);
+                continue;
+            }
+            stored.clear();
+            decode_batches(data.records, &mut stored)?;
+            let room = self.config.max_poll_records - out.len();
+            let mut taken = 0;
+            let mut last = None;
+            for r in stored.drain(..) {
+                if r.offset < c.next_offset {
+                    continue;
+                }
+                if taken == room {
+                    break;
+                }
+                taken += 1;
+                last = Some(r.offset);
+                out.push(ConsumerRecord {
+                    topic: key.0.clone(),
+                    partition: key.1,
+                    offset: r.offset,
+                    timestamp: r.timestamp,
+                    log_append_time: r.log_append_time,
+                    key: r.key,
+                    value: r.value,
+                    headers: r.headers,
+                });
+            }
+            if taken == room && last.is_some_and(|o| o + 1 < data.next.offset) {
+                // Stopped inside the read: find the batch of the next record again later.
+                c.next_offset = last.map_or(c.next_offset, |o| o + 1);
+                c.pos = None;
+            } else {
+                c.next_offset = data.next.offset;
+                c.pos = Some(data.next);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Consumer for EmbeddedConsumer {
+    fn subscribe(&mut self, what: Subscribe) -> Result<()> {
+        self.cursors.clear();
+        self.member = None;
+        match what {
+            Subscribe::Assign(list) => {
+                self.subscription = None;
+                for (topic, p, start) in list {
+                    let c = self.open(&topic, p, start, None)?;
+                    self.cursors.insert((Arc::from(topic.as_str()), p), c);
+                }
+            }
+            Subscribe::Topics(names) => {
+                for n in &names {
+                    crate::engine::topic::validate_name(n)?;
+                }
+                self.subscription = Some(Subscription::Topics(names));
+            }
+            Subscribe::Pattern(p) => {
+                regex::Regex::new(&p).map_err(|e| {
+                    Error::InvalidRequest(format!("invalid --include pattern '{p}': {e}"))
+                })?;
+                self.subscription = Some(Subscription::Pattern(p));
+            }
+        }
+        if let (Some(group), Some(sub)) = (self.config.group.clone(), self.subscription.clone()) {
+            let info = MemberInfo {
+                member_id: format!("{}-{}", self.config.client_id, uuid::Uuid::new_v4()),
+                client_id: self.config.client_id.clone(),
+                host: "/127.0.0.1".to_string(),
+                subscription: sub,
+                joined_ms: now_ms(),
+            };
+            self.member = Some(self.engine.groups().join(&group, info)?);
+        }
+        self.last_check = None;
+        self.refresh()
+    }
+
+    fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::new();
+        // Auto-commit: what the previous poll returned has been processed by now.
+        self.commit()?;
+        loop {
+            self.refresh()?;
+            self.fetch_once(&mut out)?;
+            if !out.is_empty() {
+                return Ok(out);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(out);
+            }
+            std::thread::sleep(IDLE_SLEEP.min(deadline - now));
+        }
+    }
+
+    fn set_max_poll_records(&mut self, n: usize) {
+        self.config.max_poll_records = n.max(1);
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        if self.config.group.is_none() {
+            return Ok(());
+        }
+        let keys: Vec<TopicPartition> = self.cursors.keys().cloned().collect();
+        for tp in keys {
+            self.commit_one(&tp)?;
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        let result = self.commit();
+        self.cursors.clear();
+        self.member = None;
+        result
+    }
+}
+
+impl Drop for EmbeddedConsumer {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}

@@ -1,0 +1,25 @@
+//! The storage layer: one partition's log in Apache Kafka's on-disk format.
+//!
+//! - [`batch`]: the RecordBatch v2 header (framing, CRC-32C, offset rewriting).
+//! - [`codec`]: records ↔ batches through the `kafka-protocol` crate.
+//! - [`index`]: the sparse `.index` and `.timeindex` files.
+//! - [`segment`]: one `<base>.log` with its indexes; scanning.
+//! - [`state`]: the shared state file that publishes the log end across processes.
+//! - [`unified`]: a partition's log — append, read, roll, flush, close.
+//! - [`recovery`]: checking and truncating after an unclean shutdown.
+//! - [`retention`]: deleting old segments.
+//! - [`config`]: topic-level log settings.
+
+pub mod batch;
+pub mod codec;
+pub mod config;
+pub mod index;
+pub mod recovery;
+pub mod retention;
+pub mod segment;
+pub mod state;
+pub mod unified;
+
+pub use codec::{ProducerRecord, StoredRecord};
+pub use config::LogConfig;
+pub use unified::{AppendInfo, FetchData, Mode, Position, UnifiedLog};

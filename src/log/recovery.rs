@@ -1,0 +1,128 @@
+//! Recovery after an unclean shutdown: CRC-check every batch after the recovery point, truncate
+//! at the first torn or corrupt one, drop later segments, rebuild the indexes.
+
+use super::segment::{self, LogSegment};
+use super::state::LogState;
+use crate::error::{IoContext, Result};
+use std::path::Path;
+
+/// Recovers the log in `dir`. `prior` is the last published state, if readable; without it every
+/// segment is checked. Returns the recovered state, marked clean.
+pub fn recover(dir: &Path, prior: Option<LogState>, interval: u64) -> Result<LogState> {
+    let mut bases = segment::list_segments(dir)?;
+    let log_start = prior.map_or(0, |s| s.log_start_offset);
+    if bases.is_empty() {
+        LogSegment::open(dir, log_start)?;
+        return Ok(LogState::empty(log_start));
+    }
+    let first_to_check = prior
+        .map(|s| s.recovery_segment)
+        .filter(|b| bases.contains(b))
+        .unwrap_or(bases[0]);
+    let mut state = LogState::empty(bases[bases.len() - 1]);
+    let mut i = bases.iter().position(|&b| b == first_to_check).unwrap_or(0);
+    while i < bases.len() {
+        let base = bases[i];
+        let mut seg = LogSegment::open(dir, base)?;
+        let len = seg.file_len()?;
+        let mut seg_state = LogState::empty(base);
+        let summary = rebuild(&mut seg, &mut seg_state, 0, len, interval)?;
+        if summary.stopped_early {
+            tracing_note(dir, base, summary.valid_size, len);
+            seg.log.set_len(summary.valid_size).at(&seg.path)?;
+            seg.log.sync_data().at(&seg.path)?;
+            for &later in &bases[i + 1..] {
+                for suffix in ["log", "index", "timeindex"] {
+                    let p = dir.join(segment::file_name(later, suffix));
+                    if p.exists() {
+                        std::fs::remove_file(&p).at(&p)?;
+                    }
+                }
+            }
+            bases.truncate(i + 1);
+        }
+        seg.flush()?;
+        state = seg_state;
+        state.active_size = summary.valid_size;
+        state.log_end_offset = summary.next_offset.unwrap_or(base);
+        i += 1;
+    }
+    state.log_start_offset = log_start.max(bases[0]).min(state.log_end_offset);
+    state.recovery_segment = state.active_base;
+    state.recovery_position = state.active_size;
+    state.clean = true;
+    state.generation = prior.map_or(0, |s| s.generation);
+    Ok(state)
+}
+
+/// Adopts batches a writer appended but did not publish (it died in between): scans the active
+/// segment from the published size to `file_len`, keeps whole valid batches, truncates the rest.
+pub fn recover_tail(
+    state: &mut LogState,
+    active: &mut LogSegment,
+    file_len: u64,
+    interval: u64,
+) -> Result<()> {
+    let from = if file_len < state.active_size {
+        // Shorter than published: someone truncated the file; re-check all of it.
+        *state = LogState {
+            log_start_offset: state.log_start_offset,
+            generation: state.generation,
+            clean: state.clean,
+            ..LogState::empty(active.base_offset)
+        };
+        active.offset_index.reset()?;
+        active.time_index.reset()?;
+        0
+    } else {
+        // Entries the dead writer added past the published end go; they are re-added below.
+        active
+            .offset_index
+            .truncate_to_position(state.active_size)?;
+        active.time_index.truncate_to_offset(state.log_end_offset)?;
+        state.active_size
+    };
+    let summary = rebuild(active, state, from, file_len, interval)?;
+    if summary.stopped_early || summary.valid_size != file_len {
+        active.log.set_len(summary.valid_size).at(&active.path)?;
+    }
+    state.active_size = summary.valid_size;
+    if let Some(next) = summary.next_offset {
+        state.log_end_offset = next;
+    }
+    Ok(())
+}
+
+/// Scans `seg` from `from` to `end`, indexing every valid batch into its indexes and `state`.
+fn rebuild(
+    seg: &mut LogSegment,
+    state: &mut LogState,
+    from: u64,
+    end: u64,
+    interval: u64,
+) -> Result<segment::ScanSummary> {
+    if from == 0 {
+        seg.offset_index.reset()?;
+        seg.time_index.reset()?;
+    }
+    let LogSegment {
+        log,
+        path,
+        offset_index,
+        time_index,
+        ..
+    } = seg;
+    segment::scan(log, path, from, end, |pos, h| {
+        segment::index_batch(offset_index, time_index, state, h, pos, interval)
+    })
+}
+
+fn tracing_note(dir: &Path, base: i64, valid: u64, len: u64) {
+    eprintln!(
+        "WARN recovered {}: truncated segment {} from {} to {} bytes (torn or corrupt tail)",
+        dir.display(),
+        segment::file_name(base, "log"),
+        len,
+        valid
+    );
+}
