@@ -124,6 +124,26 @@ impl LineFormat {
                 bail!("--property {name} must not be empty");
             }
         }
+        let mut distinct: Vec<(&str, &[u8])> = vec![
+            ("headers.delimiter", &f.headers_delimiter),
+            ("headers.separator", &f.headers_separator),
+            ("headers.key.separator", &f.headers_key_separator),
+        ];
+        for (i, (a, x)) in distinct.iter().enumerate() {
+            for (b, y) in &distinct[i + 1..] {
+                if x == y {
+                    bail!("{a} and {b} may not be equal");
+                }
+            }
+        }
+        if let Some(marker) = f.null_marker.as_deref() {
+            distinct.insert(0, ("key.separator", &f.key_separator));
+            for (name, sep) in distinct {
+                if marker == sep {
+                    bail!("null.marker and {name} may not be equal");
+                }
+            }
+        }
         Ok(f)
     }
 
@@ -146,17 +166,28 @@ impl LineFormat {
         let mut rest = line.clone();
         let mut headers = Vec::new();
         if self.parse_headers {
-            let Some(at) = memchr::memmem::find(&rest, &self.headers_delimiter) else {
-                return Err(format!(
-                    "No headers delimiter found on line number {number}: '{}'",
-                    text()
-                ));
+            // With ignore.error a line without the delimiter simply has no headers.
+            let part = match memchr::memmem::find(&rest, &self.headers_delimiter) {
+                Some(at) => {
+                    let part = rest.slice(..at);
+                    rest = rest.slice(at + self.headers_delimiter.len()..);
+                    Some(part)
+                }
+                None if self.ignore_error => None,
+                None => {
+                    return Err(format!(
+                        "No headers delimiter found on line number {number}: '{}'",
+                        text()
+                    ));
+                }
             };
-            let part = rest.slice(..at);
-            rest = rest.slice(at + self.headers_delimiter.len()..);
-            if !self.is_null(&part) {
+            if let Some(part) = part.filter(|p| !self.is_null(p)) {
                 for pair in split(&part, &self.headers_separator) {
                     let Some(k) = memchr::memmem::find(&pair, &self.headers_key_separator) else {
+                        if self.ignore_error {
+                            headers.push((String::from_utf8_lossy(&pair).into_owned(), None));
+                            continue;
+                        }
                         return Err(format!(
                             "No header key separator found in pair '{}' on line number {number}",
                             String::from_utf8_lossy(&pair)
@@ -177,15 +208,21 @@ impl LineFormat {
         }
         let mut key = None;
         if self.parse_key {
-            let Some(at) = memchr::memmem::find(&rest, &self.key_separator) else {
-                return Err(format!(
-                    "No key separator found on line number {number}: '{}'",
-                    text()
-                ));
-            };
-            let k = rest.slice(..at);
-            rest = rest.slice(at + self.key_separator.len()..);
-            key = (!self.is_null(&k)).then_some(k);
+            match memchr::memmem::find(&rest, &self.key_separator) {
+                Some(at) => {
+                    let k = rest.slice(..at);
+                    rest = rest.slice(at + self.key_separator.len()..);
+                    key = (!self.is_null(&k)).then_some(k);
+                }
+                // With ignore.error the whole line is the value and the key is null.
+                None if self.ignore_error => {}
+                None => {
+                    return Err(format!(
+                        "No key separator found on line number {number}: '{}'",
+                        text()
+                    ));
+                }
+            }
         }
         let value = (!self.is_null(&rest)).then_some(rest);
         Ok(ProducerRecord {
@@ -197,6 +234,7 @@ impl LineFormat {
     }
 }
 
+/// Splits like Java's `Pattern.split`: trailing empty pieces are dropped.
 fn split(data: &Bytes, sep: &[u8]) -> Vec<Bytes> {
     let mut out = Vec::new();
     let mut start = 0;
@@ -205,6 +243,9 @@ fn split(data: &Bytes, sep: &[u8]) -> Vec<Bytes> {
         start = at + sep.len();
     }
     out.push(data.slice(start..));
+    while out.len() > 1 && out.last().is_some_and(|p| p.is_empty()) {
+        out.pop();
+    }
     out
 }
 
@@ -269,7 +310,6 @@ fn read_stdin(format: LineFormat, prompt: bool, tx: mpsc::SyncSender<Chunk>) {
             number += 1;
             match format.parse(block.slice(start..line_end), number, timestamp) {
                 Ok(r) => records.push(r),
-                Err(msg) if format.ignore_error => eprintln!("{msg}"),
                 Err(msg) => {
                     let _ = tx.send(Chunk::Records(records, 0));
                     let _ = tx.send(Chunk::Bad(msg));
@@ -348,6 +388,8 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
     producer.partition_count(&topic)?;
 
     let interactive = std::io::stdin().is_terminal();
+    // Kafka prompts only on a console: stdin and stdout both terminals.
+    let prompt = interactive && std::io::stdout().is_terminal();
     let bar = (!interactive && std::io::stderr().is_terminal()).then(|| {
         let size = std::fs::metadata("/dev/stdin")
             .ok()
@@ -360,7 +402,7 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
         signal_hook::flag::register(sig, interrupted.clone())?;
     }
     let (tx, rx) = mpsc::sync_channel(64);
-    std::thread::spawn(move || read_stdin(format, interactive, tx));
+    std::thread::spawn(move || read_stdin(format, prompt, tx));
 
     let mut sent_lines: u64 = 0;
     let mut last_bar = Instant::now();
@@ -410,7 +452,7 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    if interactive {
+    if prompt {
         println!();
     }
     result.with_context(|| format!("cannot produce to topic '{topic}'"))?;

@@ -383,10 +383,11 @@ pub fn run(args: ConsumerGroupsArgs) -> anyhow::Result<ExitCode> {
                 "Option [reset-offsets] needs exactly one of: --to-datetime, --by-duration, --to-earliest, --to-latest, --shift-by, --to-current, --to-offset",
             );
         }
-        if args.topic.is_empty() == !args.all_topics {
-            return usage(
-                "Option [reset-offsets] takes one of these options: [all-topics], [topic]",
-            );
+        if args.topic.is_empty() && !args.all_topics {
+            return usage("One of the reset scopes should be defined: --all-topics, --topic.");
+        }
+        if !args.topic.is_empty() && args.all_topics {
+            return usage("Option \"[all-topics]\" can't be used with option \"[topic]\"");
         }
         if args.dry_run && args.execute {
             return usage("Option [execute] cannot be used with [dry-run]");

@@ -13,6 +13,12 @@ use bytes::Bytes;
 use crate::error::Result;
 pub use crate::log::codec::ProducerRecord;
 
+/// A topic name and partition number.
+pub type TopicPartition = (String, i32);
+
+/// Per-partition outcomes of an operation on several partitions.
+pub type PartitionResults = Vec<(TopicPartition, Result<()>)>;
+
 /// A topic as `topics --describe` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicDescription {
@@ -121,7 +127,7 @@ pub trait Admin {
         &self,
         group: &str,
         partitions: &[(String, i32)],
-    ) -> Result<Vec<((String, i32), Result<()>)>>;
+    ) -> Result<PartitionResults>;
 }
 
 /// Producer settings, named after Kafka's producer configs.

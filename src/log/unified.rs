@@ -768,4 +768,160 @@ mod tests {
             ["a", "b", "c", "d"]
         );
     }
+
+    fn config(pairs: &[(&str, &str)]) -> LogConfig {
+        LogConfig::from_overrides(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn retention_bytes_deletes_the_oldest_closed_segments_and_moves_the_log_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdir = dir.path().join("t-0");
+        UnifiedLog::create(&pdir).unwrap();
+        let cfg = config(&[("segment.bytes", "300"), ("retention.bytes", "600")]);
+        let log = UnifiedLog::open(pdir.clone(), "t", 0, cfg, Mode::Write).unwrap();
+        for i in 0..60 {
+            log.append(&mut batch(&[&format!("record-{i:03}")]))
+                .unwrap();
+        }
+        let state = log.state().unwrap();
+        assert!(state.log_start_offset > 0, "old segments went");
+        assert_eq!(
+            segment::list_segments(&pdir).unwrap()[0],
+            state.log_start_offset
+        );
+        // Kafka's rule: delete while the excess covers a whole segment, so up to one segment over.
+        assert!(log.size_in_bytes().unwrap() < 600 + 2 * 300);
+        let kept = read_all(&log, state.log_start_offset);
+        assert_eq!(kept.last().unwrap(), &(59, "record-059".to_string()));
+        assert!(matches!(log.locate(0), Err(Error::OffsetOutOfRange { .. })));
+    }
+
+    #[test]
+    fn retention_ms_deletes_segments_whose_newest_record_is_too_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdir = dir.path().join("t-0");
+        UnifiedLog::create(&pdir).unwrap();
+        let cfg = config(&[("segment.bytes", "200"), ("retention.ms", "60000")]);
+        let log = UnifiedLog::open(pdir.clone(), "t", 0, cfg, Mode::Write).unwrap();
+        let old = |v: &str| {
+            let r = ProducerRecord {
+                value: Some(Bytes::copy_from_slice(v.as_bytes())),
+                timestamp: now_ms() - 3_600_000,
+                ..Default::default()
+            };
+            encode_batch(&[r], Compression::None).unwrap()
+        };
+        for i in 0..10 {
+            log.append(&mut old(&format!("old-{i:02}-padding-padding")))
+                .unwrap();
+        }
+        for i in 0..10 {
+            log.append(&mut batch(&[&format!("new-{i:02}-padding-padding")]))
+                .unwrap();
+        }
+        let state = log.state().unwrap();
+        assert!(
+            state.log_start_offset >= 9,
+            "hour-old segments are gone: {state:?}"
+        );
+        let values: Vec<String> = read_all(&log, state.log_start_offset)
+            .into_iter()
+            .map(|r| r.1)
+            .collect();
+        assert!(values.iter().filter(|v| v.starts_with("new")).count() == 10);
+    }
+
+    #[test]
+    fn clean_close_marks_the_state_and_a_dirty_log_is_recovered_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdir = dir.path().join("t-0");
+        UnifiedLog::create(&pdir).unwrap();
+        let log =
+            UnifiedLog::open(pdir.clone(), "t", 0, LogConfig::default(), Mode::Write).unwrap();
+        assert!(!log.state().unwrap().clean, "dirty while a writer is open");
+        log.append(&mut batch(&["a", "b"])).unwrap();
+        log.append(&mut batch(&["c"])).unwrap();
+        log.close().unwrap();
+        let reader =
+            UnifiedLog::open(pdir.clone(), "t", 0, LogConfig::default(), Mode::Read).unwrap();
+        assert!(reader.state().unwrap().clean);
+        drop(reader);
+
+        // Corrupt a byte inside the second batch (CRC-covered) and mark the log dirty, as a
+        // crash would leave it: recovery keeps the first batch and cuts the rest.
+        let seg = pdir.join(segment::file_name(0, "log"));
+        let mut bytes = std::fs::read(&seg).unwrap();
+        let first = batch::BatchHeader::parse(&bytes).unwrap().size();
+        bytes[first + 40] ^= 0xff;
+        std::fs::write(&seg, &bytes).unwrap();
+        let state_path = pdir.join(STATE_FILE);
+        let file = open_rw(&state_path).unwrap();
+        let mut st = LogState::read(&file, &state_path).unwrap().unwrap();
+        st.clean = false;
+        st.recovery_position = 0;
+        st.write(&file, &state_path).unwrap();
+
+        let reader =
+            UnifiedLog::open(pdir.clone(), "t", 0, LogConfig::default(), Mode::Read).unwrap();
+        assert_eq!(reader.log_end_offset().unwrap(), 2);
+        assert_eq!(
+            read_all(&reader, 0),
+            vec![(0, "a".to_string()), (1, "b".to_string())]
+        );
+        assert_eq!(std::fs::metadata(&seg).unwrap().len() as usize, first);
+    }
+
+    #[test]
+    fn a_corrupt_batch_in_a_cleanly_closed_log_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdir = dir.path().join("t-0");
+        UnifiedLog::create(&pdir).unwrap();
+        let log =
+            UnifiedLog::open(pdir.clone(), "t", 0, LogConfig::default(), Mode::Write).unwrap();
+        log.append(&mut batch(&["a"])).unwrap();
+        log.append(&mut batch(&["b"])).unwrap();
+        log.close().unwrap();
+        let seg = pdir.join(segment::file_name(0, "log"));
+        let mut bytes = std::fs::read(&seg).unwrap();
+        bytes[30] ^= 0x01;
+        std::fs::write(&seg, &bytes).unwrap();
+        let reader =
+            UnifiedLog::open(pdir.clone(), "t", 0, LogConfig::default(), Mode::Read).unwrap();
+        let err = reader.read(reader.locate(0).unwrap(), 1 << 20).unwrap_err();
+        match err {
+            Error::CorruptRecord { path, position, .. } => {
+                assert_eq!(path, seg);
+                assert_eq!(position, 0);
+            }
+            other => panic!("expected CorruptRecord, got {other}"),
+        }
+    }
+
+    #[test]
+    fn offsets_are_found_by_timestamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdir = dir.path().join("t-0");
+        UnifiedLog::create(&pdir).unwrap();
+        let log = UnifiedLog::open(pdir, "t", 0, small_segments(), Mode::Write).unwrap();
+        let t0 = now_ms() - 10_000;
+        for i in 0..30i64 {
+            let r = ProducerRecord {
+                value: Some(Bytes::from(format!("v{i}"))),
+                timestamp: t0 + i * 10,
+                ..Default::default()
+            };
+            log.append(&mut encode_batch(&[r], Compression::None).unwrap())
+                .unwrap();
+        }
+        assert_eq!(log.offset_for_timestamp(0).unwrap(), Some(0));
+        assert_eq!(log.offset_for_timestamp(t0 + 95).unwrap(), Some(10));
+        assert_eq!(log.offset_for_timestamp(t0 + 100).unwrap(), Some(10));
+        assert_eq!(log.offset_for_timestamp(t0 + 291).unwrap(), None);
+    }
 }

@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::super::{
-    Admin, GroupDescription, MemberDescription, OffsetSpec, PartitionDescription, TopicDescription,
+    Admin, GroupDescription, MemberDescription, OffsetSpec, PartitionDescription, PartitionResults,
+    TopicDescription,
 };
 use crate::engine::group::range_assign;
 use crate::engine::{Engine, GroupState, Subscription};
@@ -209,7 +210,7 @@ impl Admin for EmbeddedAdmin {
         &self,
         group: &str,
         partitions: &[(String, i32)],
-    ) -> Result<Vec<((String, i32), Result<()>)>> {
+    ) -> Result<PartitionResults> {
         let groups = self.engine.groups();
         match groups.state(group)? {
             GroupState::Dead => return Err(Error::GroupNotFound(group.to_string())),

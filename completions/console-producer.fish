@@ -1,0 +1,16 @@
+complete -c console-producer -l topic -d 'The topic to produce to' -r
+complete -c console-producer -l compression-codec -d 'Compression: none, gzip, snappy, lz4 or zstd. Without a value, gzip' -r
+complete -c console-producer -l batch-size -d 'Bytes of records per batch when not sending synchronously' -r
+complete -c console-producer -l timeout -d 'Milliseconds a partial batch may wait for more lines (linger.ms)' -r
+complete -c console-producer -l request-required-acks -d 'Acknowledgements required (-1/all, 0, 1). Embedded appends are complete when they return, so every value behaves like all' -r
+complete -c console-producer -l property -l reader-property -d 'A line reader property, key=value: parse.key, key.separator, parse.headers, headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error' -r
+complete -c console-producer -l producer-property -l command-property -d 'A producer config, key=value: batch.size, linger.ms, compression.type, client.id' -r
+complete -c console-producer -l data-dir -d 'Data directory of the embedded log engine [env: STREAMLOG_DATA_DIR; default: ~/.local/share/streamlog]' -r -F
+complete -c console-producer -l bootstrap-server -d 'Kafka bootstrap servers. Remote clusters are not supported yet; without this flag the tools use the embedded data dir' -r
+complete -c console-producer -l command-config -d 'A Java properties file of client settings (e.g. auto.create.topics.enable, num.partitions for the embedded engine)' -r -F
+complete -c console-producer -l output -d 'Output format: text (Kafka\'s layout), table, or json (one object per line)' -r -f -a "text\t'Exactly what Apache Kafka\'s tool prints'
+table\t'A boxed table, for people'
+json\t'One JSON object per line, for scripts'"
+complete -c console-producer -l sync -d 'Send each line as its own request and wait for it'
+complete -c console-producer -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c console-producer -s V -l version -d 'Print version'

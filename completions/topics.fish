@@ -1,0 +1,23 @@
+complete -c topics -l topic -d 'The topic to create, alter, describe or delete. Except with --create, a regular expression' -r
+complete -c topics -l partitions -d 'The number of partitions for the topic being created or altered. Default: num.partitions (1)' -r
+complete -c topics -l replication-factor -d 'The replication factor for each partition. Only 1 is possible on a single node' -r
+complete -c topics -l config -d 'A topic configuration override, name=value; repeatable' -r
+complete -c topics -l data-dir -d 'Data directory of the embedded log engine [env: STREAMLOG_DATA_DIR; default: ~/.local/share/streamlog]' -r -F
+complete -c topics -l bootstrap-server -d 'Kafka bootstrap servers. Remote clusters are not supported yet; without this flag the tools use the embedded data dir' -r
+complete -c topics -l command-config -d 'A Java properties file of client settings (e.g. auto.create.topics.enable, num.partitions for the embedded engine)' -r -F
+complete -c topics -l output -d 'Output format: text (Kafka\'s layout), table, or json (one object per line)' -r -f -a "text\t'Exactly what Apache Kafka\'s tool prints'
+table\t'A boxed table, for people'
+json\t'One JSON object per line, for scripts'"
+complete -c topics -l list -d 'List all available topics'
+complete -c topics -l describe -d 'List details for the given topics'
+complete -c topics -l create -d 'Create a new topic'
+complete -c topics -l alter -d 'Alter the number of partitions of a topic'
+complete -c topics -l delete -d 'Delete a topic'
+complete -c topics -l if-exists -d 'With --alter, --describe or --delete: only act if the topic exists'
+complete -c topics -l if-not-exists -d 'With --create: only create the topic if it does not exist'
+complete -c topics -l exclude-internal -d 'Exclude internal topics when listing or describing'
+complete -c topics -l under-replicated-partitions -d 'With --describe: only show partitions whose ISR is smaller than their replicas'
+complete -c topics -l unavailable-partitions -d 'With --describe: only show partitions whose leader is unavailable'
+complete -c topics -l topics-with-overrides -d 'With --describe: only show topics that have config overrides'
+complete -c topics -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c topics -s V -l version -d 'Print version'
