@@ -34,7 +34,7 @@ pub struct ConsoleConsumerArgs {
     #[arg(long, value_name = "N")]
     pub partition: Option<i32>,
     /// With --partition: earliest, latest, or an offset.
-    #[arg(long, value_name = "OFFSET")]
+    #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
     pub offset: Option<String>,
     /// Start with the earliest record when there is no committed offset.
     #[arg(long)]
@@ -225,7 +225,7 @@ fn json_record(r: &ConsumerRecord) -> String {
 /// Runs the `console-consumer` tool.
 pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
     if args.topic.is_some() == args.include.is_some() {
-        return usage("Exactly one of --include/--topic is required.");
+        return usage("Exactly one of the following arguments is required: [topic], [include]");
     }
     if args.partition.is_some() && args.topic.is_none() {
         return usage("The topic is required when partition is specified.");

@@ -417,9 +417,13 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
                 Ok(Chunk::Records(records, bytes)) => {
                     for r in records {
                         sent_lines += 1;
-                        producer
-                            .send(&topic, None, r)
-                            .with_context(|| format!("line {sent_lines}"))?;
+                        if let Err(e) = producer.send(&topic, None, r) {
+                            // Keep the lines before this one, as after a parse error.
+                            producer.flush()?;
+                            return Err(
+                                anyhow::Error::from(e).context(format!("line {sent_lines}"))
+                            );
+                        }
                     }
                     if interactive {
                         producer.flush()?;

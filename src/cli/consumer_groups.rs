@@ -166,11 +166,12 @@ fn describe_group(
         rows.push(vec![
             Some(desc.group.clone()),
             Some(desc.coordinator.clone()),
-            Some(desc.assignment_strategy.clone()),
+            // Kafka prints `-` when the group has no assignor yet (an Empty group).
+            Some(desc.assignment_strategy.clone()).filter(|s| !s.is_empty()),
             Some(desc.state.clone()),
             Some(desc.members.len().to_string()),
         ]);
-        return Ok(prefix(format, rows.render(format, &[15, 25, 20, 15, 0])));
+        return Ok(prefix(format, rows.render(format, &[15, 25, 20, 20, 0])));
     }
     if desc.members.is_empty() && format == Format::Text {
         eprintln!("\nConsumer group '{group}' has no active members.");
@@ -178,7 +179,12 @@ fn describe_group(
     if args.members {
         let mut headers = vec!["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS"];
         if args.verbose {
-            headers.push("ASSIGNMENT");
+            headers.extend([
+                "CURRENT-EPOCH",
+                "CURRENT-ASSIGNMENT",
+                "TARGET-EPOCH",
+                "TARGET-ASSIGNMENT",
+            ]);
         }
         let mut rows = Rows::new(&headers).numeric(&["#PARTITIONS"]);
         for m in &desc.members {
@@ -190,22 +196,28 @@ fn describe_group(
                 Some(m.assignment.len().to_string()),
             ];
             if args.verbose {
-                let mut by_topic: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+                // Kafka's layout: `topic:p1,p2` per topic, topics joined by `;`.
+                let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
                 for (t, p) in &m.assignment {
-                    by_topic.entry(t).or_default().push(p.to_string());
+                    by_topic.entry(t).or_default().push(*p);
                 }
                 let a = by_topic
-                    .iter()
-                    .map(|(t, ps)| format!("{t}({})", ps.join(",")))
+                    .iter_mut()
+                    .map(|(t, ps)| {
+                        ps.sort_unstable();
+                        let ps: Vec<String> = ps.iter().map(i32::to_string).collect();
+                        format!("{t}:{}", ps.join(","))
+                    })
                     .collect::<Vec<_>>()
-                    .join(",");
-                row.push(Some(if a.is_empty() { "-".into() } else { a }));
+                    .join(";");
+                // Classic groups have no epochs or target assignment.
+                row.extend([None, (!a.is_empty()).then_some(a), None, None]);
             }
             rows.push(row);
         }
         return Ok(prefix(
             format,
-            rows.render(format, &[15, 15, 15, 15, 12, 0]),
+            rows.render(format, &[15, 15, 15, 15, 15, 15, 20, 15, 20]),
         ));
     }
     let mut rows = Rows::new(&[
@@ -325,7 +337,9 @@ fn reset_offsets(
             } else {
                 "lower than earliest"
             };
-            eprintln!("New offset ({new}) is {which} offset. Value will be set to {clamped}");
+            eprintln!(
+                "New offset ({new}) is {which} offset for topic partition {topic}-{p}. Value will be set to {clamped}."
+            );
         }
         plan.insert((topic, p), clamped);
     }
@@ -521,7 +535,7 @@ pub fn run(args: ConsumerGroupsArgs) -> anyhow::Result<ExitCode> {
         if format == Format::Text {
             if all_ok {
                 print(&format!(
-                    "Request succeed for deleting offsets from group {group}.\n"
+                    "Request succeeded for deleting offsets from group {group}.\n"
                 ))?;
             } else {
                 print(&format!(

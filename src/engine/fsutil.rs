@@ -10,9 +10,17 @@ use crate::error::{IoContext, Result};
 /// half-written file, even after a crash (write temp, fsync, rename, fsync the directory).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
+    // The name is cut short so the temp name fits even when `path`'s name is near the 255-byte
+    // limit (a 249-character topic's metadata file).
+    let name: String = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("file")
+        .chars()
+        .take(64)
+        .collect();
     let tmp = dir.join(format!(
-        ".{}.tmp-{}-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        ".{name}.tmp-{}-{}",
         std::process::id(),
         uuid::Uuid::new_v4().simple()
     ));

@@ -211,7 +211,7 @@ impl Engine {
             }
             Some(rf) if rf > 1 => {
                 return Err(Error::InvalidReplicationFactor(format!(
-                    "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only 1 broker(s) are registered."
+                    "Unable to replicate the partition {rf} time(s): The target replication factor of {rf} cannot be reached because only 1 broker(s) are registered or some brokers have all their log directories cordoned."
                 )));
             }
             _ => {}
@@ -262,10 +262,10 @@ impl Engine {
         std::fs::remove_file(&path).at(&path)?;
         for p in 0..meta.partitions {
             let dir = self.partition_dir(name, p);
-            let doomed = self.data_dir.join(format!(
-                "{name}-{p}.{}-delete",
-                uuid::Uuid::new_v4().simple()
-            ));
+            // Kafka's delete-dir name, with the topic cut short so it fits in 255 bytes.
+            let suffix = format!("-{p}.{}-delete", uuid::Uuid::new_v4().simple());
+            let keep = name.len().min(255 - suffix.len());
+            let doomed = self.data_dir.join(format!("{}{suffix}", &name[..keep]));
             if std::fs::rename(&dir, &doomed).is_ok() {
                 std::fs::remove_dir_all(&doomed).at(&doomed)?;
             }

@@ -160,7 +160,7 @@ impl Admin for EmbeddedAdmin {
                 ""
             }
             .to_string(),
-            coordinator: format!("embedded:0 ({NODE_ID})"),
+            coordinator: format!("embedded  ({NODE_ID})"),
             members: members
                 .into_iter()
                 .map(|m| MemberDescription {
