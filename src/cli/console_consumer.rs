@@ -22,7 +22,7 @@ use crate::output::Format;
 
 /// Read records and print them on standard output.
 #[derive(Debug, Parser)]
-#[command(name = "console-consumer", version, about)]
+#[command(name = "console-consumer", version)]
 pub struct ConsoleConsumerArgs {
     /// The topic to consume.
     #[arg(long, value_name = "TOPIC")]

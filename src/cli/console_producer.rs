@@ -21,7 +21,7 @@ use crate::log::unified::now_ms;
 
 /// Read lines from standard input and publish them as records.
 #[derive(Debug, Parser)]
-#[command(name = "console-producer", version, about)]
+#[command(name = "console-producer", version)]
 pub struct ConsoleProducerArgs {
     /// The topic to produce to.
     #[arg(long, value_name = "TOPIC")]

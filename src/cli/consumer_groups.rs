@@ -17,7 +17,7 @@ use crate::output::{Format, Rows, print};
 
 /// List, describe, delete consumer groups, or reset their offsets.
 #[derive(Debug, Parser)]
-#[command(name = "consumer-groups", version, about)]
+#[command(name = "consumer-groups", version)]
 pub struct ConsumerGroupsArgs {
     /// List all consumer groups.
     #[arg(long)]

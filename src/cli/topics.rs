@@ -18,7 +18,6 @@ use crate::output::{Format, print};
 #[command(
     name = "topics",
     version,
-    about,
     after_help = "Exactly one of --list, --describe, --create, --alter or --delete is required."
 )]
 pub struct TopicsArgs {
