@@ -268,11 +268,22 @@ fn prefix(format: Format, body: String) -> String {
     }
 }
 
+/// A reset plan: the new offset of every partition in scope.
+type ResetPlan = BTreeMap<(String, i32), i64>;
+
 fn reset_offsets(
     admin: &EmbeddedAdmin,
     args: &ConsumerGroupsArgs,
     group: &str,
-) -> anyhow::Result<Rows> {
+) -> anyhow::Result<(ResetPlan, Rows)> {
+    let desc = admin.describe_group(group)?;
+    if desc.state == "Stable" {
+        return Err(Error::NonEmptyGroup(format!(
+            "Assignments can only be reset if the group '{group}' is inactive, but the current state is {}.",
+            desc.state
+        ))
+        .into());
+    }
     let committed = admin.group_offsets(group)?;
     let mut targets: BTreeSet<(String, i32)> = BTreeSet::new();
     if args.all_topics {
@@ -348,15 +359,15 @@ fn reset_offsets(
     }
     let mut rows = Rows::new(&["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"])
         .numeric(&["PARTITION", "NEW-OFFSET"]);
-    for ((t, p), o) in plan {
+    for ((t, p), o) in &plan {
         rows.push(vec![
             Some(group.to_string()),
-            Some(t),
+            Some(t.clone()),
             Some(p.to_string()),
             Some(o.to_string()),
         ]);
     }
-    Ok(rows)
+    Ok((plan, rows))
 }
 
 /// Runs the `consumer-groups` tool.
@@ -548,15 +559,34 @@ pub fn run(args: ConsumerGroupsArgs) -> anyhow::Result<ExitCode> {
         }
         failed |= !all_ok;
     } else if args.reset_offsets {
-        if !args.execute && !args.dry_run && format == Format::Text {
+        use std::io::IsTerminal;
+        // Kafka announces that a reset without --dry-run/--execute will prompt; on a terminal
+        // we do so now, and keep the warned dry run for scripts.
+        let undecided = !args.execute && !args.dry_run;
+        let ask = undecided
+            && format == Format::Text
+            && std::io::stdin().is_terminal()
+            && std::io::stderr().is_terminal();
+        if undecided && !ask && format == Format::Text {
             eprintln!(
-                "WARN: No action will be performed as the --execute option is missing. Add --execute to apply the reset, or --dry-run to keep this preview without the warning."
+                "WARN: No action will be performed as the --execute option is missing. In version 5.0, this command will require either --dry-run or --execute to be specified. You should add the --dry-run option explicitly if you are scripting this command and want to keep the current default behavior without prompting."
             );
         }
         for g in &groups {
-            let rows = reset_offsets(&admin, &args, g)
+            let (plan, rows) = reset_offsets(&admin, &args, g)
                 .with_context(|| format!("cannot reset offsets of group '{g}'"))?;
             print(&prefix(format, rows.render(format, &[15, 15, 10, 0])))?;
+            if ask && !plan.is_empty() {
+                let yes = dialoguer::Confirm::new()
+                    .with_prompt(format!("Reset the offsets of group '{g}' as shown?"))
+                    .default(false)
+                    .interact()
+                    .context("cannot read the answer from the terminal")?;
+                if yes {
+                    admin.alter_group_offsets(g, &plan)?;
+                    eprintln!("Offsets of group '{g}' were reset.");
+                }
+            }
         }
     }
     Ok(if failed {
