@@ -408,3 +408,78 @@ fn two_group_members_split_partitions_and_the_survivor_takes_over_after_kill_9()
         "nothing b delivered comes again"
     );
 }
+
+#[test]
+fn ctrl_c_commits_and_exits_cleanly_and_resets_are_refused_while_a_member_lives() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    create_topic(data, "stop", "2", &[]);
+    let mut consumer = bin("console-consumer")
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--topic", "stop", "--group", "g", "--from-beginning"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = consumer.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let lines: Vec<String> = (0..5).map(|i| format!("event-{i}")).collect();
+    produce(data, "stop", &lines, &[]);
+    let mut got = Vec::new();
+    while got.len() < 5 {
+        got.push(rx.recv_timeout(Duration::from_secs(10)).expect("record"));
+    }
+
+    // While it lives, nobody may move its offsets.
+    let refused = bin("consumer-groups")
+        .arg("--data-dir")
+        .arg(data)
+        .args([
+            "--reset-offsets",
+            "--group",
+            "g",
+            "--topic",
+            "stop",
+            "--to-earliest",
+            "--execute",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("Assignments can only be reset if the group 'g' is inactive, but the current state is Stable."),
+        "{err}"
+    );
+
+    let interrupted = Command::new("kill")
+        .args(["-INT", &consumer.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let out = consumer.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "Ctrl-C is a clean exit");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Processed a total of 5 messages"));
+
+    let described = run_ok(
+        "consumer-groups",
+        data,
+        &["--describe", "--group", "g", "--output", "json"],
+    );
+    let committed: i64 = described
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|row| {
+            assert!(row["consumer_id"].is_null(), "the member left the group");
+            row["current_offset"].as_i64().unwrap()
+        })
+        .sum();
+    assert_eq!(committed, 5, "everything printed was committed");
+}

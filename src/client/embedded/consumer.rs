@@ -233,11 +233,13 @@ impl EmbeddedConsumer {
             let Some(c) = self.cursors.get_mut(key) else {
                 continue;
             };
-            let pos = match c.pos {
-                Some(p) => p,
-                None => c.log.locate(c.next_offset)?,
-            };
-            let data = match c.log.read(pos, max_bytes) {
+            let fetched = match c.pos {
+                Some(p) => Ok(p),
+                None => c.log.locate(c.next_offset),
+            }
+            .and_then(|pos| c.log.read(pos, max_bytes));
+            // Retention may have removed the position: start again per auto.offset.reset.
+            let data = match fetched {
                 Ok(d) => d,
                 Err(Error::OffsetOutOfRange {
                     log_start_offset,
