@@ -269,8 +269,16 @@ fn main() {
             let (runs, log) = bench_append(&dir, len, batch, &lim);
             report(&format!("append {tag}"), runs, "");
             if run(&format!("read {tag}")) {
-                report(&format!("read-raw {tag}"), bench_read(&log, false, &lim), "");
-                report(&format!("read+decode {tag}"), bench_read(&log, true, &lim), "");
+                report(
+                    &format!("read-raw {tag}"),
+                    bench_read(&log, false, &lim),
+                    "",
+                );
+                report(
+                    &format!("read+decode {tag}"),
+                    bench_read(&log, true, &lim),
+                    "",
+                );
             }
             drop(log);
             std::fs::remove_dir_all(&dir).unwrap();
@@ -282,7 +290,11 @@ fn main() {
             continue;
         }
         let dir = root.path().join(format!("produce-{batch}"));
-        report(&name, bench_produce(&dir, 100, batch, &lim), " [encode+append]");
+        report(
+            &name,
+            bench_produce(&dir, 100, batch, &lim),
+            " [encode+append]",
+        );
     }
     println!("total {:.1} s", total.elapsed().as_secs_f64());
 }

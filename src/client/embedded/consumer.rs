@@ -10,7 +10,7 @@ use super::admin::{EmbeddedAdmin, subscribes};
 use crate::engine::Engine;
 use crate::engine::group::{MemberInfo, Membership, Ownership, Subscription, range_assign};
 use crate::error::{Error, Result};
-use crate::log::codec::decode_batches;
+use crate::log::codec::{StoredRecord, decode_batches};
 use crate::log::unified::now_ms;
 use crate::log::{Mode, Position, UnifiedLog};
 
@@ -44,6 +44,10 @@ pub struct EmbeddedConsumer {
     cursors: BTreeMap<TopicPartition, Cursor>,
     last_check: Option<Instant>,
     round_robin: usize,
+    /// Decoded records of one fetch; kept so its capacity is reused across fetches.
+    scratch: Vec<StoredRecord>,
+    /// How many records the last non-empty poll returned: the next poll's initial capacity.
+    last_poll_len: usize,
 }
 
 impl EmbeddedConsumer {
@@ -57,6 +61,8 @@ impl EmbeddedConsumer {
             cursors: BTreeMap::new(),
             last_check: None,
             round_robin: 0,
+            scratch: Vec::new(),
+            last_poll_len: 0,
         }
     }
 
@@ -222,7 +228,7 @@ impl EmbeddedConsumer {
         let n = keys.len();
         let start = self.round_robin % n;
         self.round_robin = self.round_robin.wrapping_add(1);
-        let mut stored = Vec::new();
+        let mut stored = std::mem::take(&mut self.scratch);
         for i in 0..n {
             if out.len() >= self.config.max_poll_records {
                 break;
@@ -293,6 +299,7 @@ impl EmbeddedConsumer {
                 c.pos = Some(data.next);
             }
         }
+        self.scratch = stored;
         Ok(())
     }
 }
@@ -338,13 +345,14 @@ impl Consumer for EmbeddedConsumer {
 
     fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         let deadline = Instant::now() + timeout;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.last_poll_len.min(self.config.max_poll_records));
         // Auto-commit: what the previous poll returned has been processed by now.
         self.commit()?;
         loop {
             self.refresh()?;
             self.fetch_once(&mut out)?;
             if !out.is_empty() {
+                self.last_poll_len = out.len();
                 return Ok(out);
             }
             let now = Instant::now();
