@@ -96,17 +96,25 @@ fn matching(
         .collect())
 }
 
+/// Broker ids as Kafka joins them: `1,2,3`.
+fn ids(v: &[i32]) -> String {
+    v.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Config overrides as Kafka joins them: `k=v,k2=v2`.
+fn configs_text(t: &TopicDescription) -> String {
+    t.configs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Kafka's describe layout: a topic line, then one tab-indented line per partition.
 pub fn describe_text(t: &TopicDescription, partitions_only: bool) -> String {
-    let ids = |v: &[i32]| v.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
     let mut out = String::new();
     if !partitions_only {
-        let configs = t
-            .configs
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let configs = configs_text(t);
         out.push_str(&format!(
             "Topic: {}\tTopicId: {}\tPartitionCount: {}\tReplicationFactor: {}\tConfigs: {}\n",
             t.name,
@@ -159,14 +167,8 @@ fn describe_table(topics: &[TopicDescription]) -> String {
         "CONFIGS",
     ]);
     for t in topics {
-        let configs = t
-            .configs
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let configs = configs_text(t);
         for p in &t.partitions {
-            let ids = |v: &[i32]| v.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
             rows.push(vec![
                 Some(t.name.clone()),
                 Some(p.partition.to_string()),

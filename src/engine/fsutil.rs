@@ -1,6 +1,6 @@
 //! Small filesystem helpers the engine needs: atomic replacement and name escaping.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
@@ -42,13 +42,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Opens (creating) a file used only for `flock`.
 pub fn lock_file(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(path)
-        .at(path)
+    crate::log::unified::open_rw(path)
 }
 
 /// Makes an arbitrary name (a group id) safe as one path component: bytes outside

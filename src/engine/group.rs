@@ -147,13 +147,7 @@ impl Groups {
     pub fn committed(&self, group: &str) -> Result<BTreeMap<(String, i32), CommittedOffset>> {
         let dir = self.group_dir(group).join("offsets");
         let mut out = BTreeMap::new();
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(Error::io(&dir, e)),
-        };
-        for entry in entries {
-            let entry = entry.at(&dir)?;
+        for entry in read_dir_if_exists(&dir)? {
             let name = entry.file_name();
             let Some((topic, p)) = name.to_str().and_then(|n| parse_partition_file(n, "json"))
             else {
@@ -243,13 +237,7 @@ impl Groups {
     pub fn live_members(&self, group: &str) -> Result<Vec<MemberInfo>> {
         let dir = self.group_dir(group).join("members");
         let mut out = Vec::new();
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(Error::io(&dir, e)),
-        };
-        for entry in entries {
-            let entry = entry.at(&dir)?;
+        for entry in read_dir_if_exists(&dir)? {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             if name.starts_with('.') || !name.ends_with(".json") {
@@ -292,6 +280,15 @@ impl Groups {
             path,
             _file: file,
         })
+    }
+}
+
+/// The entries of a directory that is created lazily: none if it does not exist yet.
+fn read_dir_if_exists(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries.map(|e| e.at(dir)).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::io(dir, e)),
     }
 }
 

@@ -655,7 +655,8 @@ impl Drop for UnifiedLog {
     }
 }
 
-fn open_rw(path: &Path) -> Result<File> {
+/// Opens a file read-write, creating it if needed and keeping its content.
+pub(crate) fn open_rw(path: &Path) -> Result<File> {
     OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -923,5 +924,27 @@ mod tests {
         assert_eq!(log.offset_for_timestamp(t0 + 95).unwrap(), Some(10));
         assert_eq!(log.offset_for_timestamp(t0 + 100).unwrap(), Some(10));
         assert_eq!(log.offset_for_timestamp(t0 + 291).unwrap(), None);
+    }
+
+    #[test]
+    fn segment_ms_rolls_a_segment_whose_first_record_is_too_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdir = dir.path().join("t-0");
+        UnifiedLog::create(&pdir).unwrap();
+        let log = UnifiedLog::open(
+            pdir.clone(),
+            "t",
+            0,
+            config(&[("segment.ms", "20")]),
+            Mode::Write,
+        )
+        .unwrap();
+        log.append(&mut batch(&["a"])).unwrap();
+        log.append(&mut batch(&["b"])).unwrap();
+        assert_eq!(segment::list_segments(&pdir).unwrap(), [0]);
+        std::thread::sleep(std::time::Duration::from_millis(40));
+        log.append(&mut batch(&["c"])).unwrap();
+        assert_eq!(segment::list_segments(&pdir).unwrap(), [0, 2]);
+        assert_eq!(read_all(&log, 0).len(), 3);
     }
 }
