@@ -202,7 +202,15 @@ impl LineFormat {
                     }
                     let value = pair.slice(k + self.headers_key_separator.len()..);
                     let value = (!self.is_null(&value)).then_some(value);
-                    headers.push((String::from_utf8_lossy(key).into_owned(), value));
+                    let key = String::from_utf8_lossy(key).into_owned();
+                    if headers.iter().any(|(k, _)| *k == key) {
+                        // The batch codec (kafka-protocol) keeps one value per header key; say so
+                        // rather than drop a value silently.
+                        return Err(format!(
+                            "Duplicate header key '{key}' on line number {number}: streamlog stores one value per header key"
+                        ));
+                    }
+                    headers.push((key, value));
                 }
             }
         }
@@ -502,6 +510,16 @@ mod tests {
             .parse(Bytes::from_static(b"NULL|NULL:NULL"), 2, 5)
             .unwrap();
         assert_eq!((r.key, r.value, r.headers.len()), (None, None, 0));
+    }
+
+    #[test]
+    fn a_repeated_header_key_is_refused_rather_than_lost() {
+        let f = fmt(&[("parse.headers", "true")]);
+        assert_eq!(
+            f.parse(Bytes::from_static(b"h:1,h:2\tv"), 4, 0)
+                .unwrap_err(),
+            "Duplicate header key 'h' on line number 4: streamlog stores one value per header key"
+        );
     }
 
     #[test]
