@@ -15,6 +15,7 @@ pub mod error;
 pub mod log;
 
 pub use error::{Error, Result};
+pub mod broker;
 pub mod cli;
 pub mod client;
 pub mod config;

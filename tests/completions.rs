@@ -3,13 +3,15 @@
 //! `STREAMLOG_BLESS=1 cargo test --test completions`.
 
 use clap_complete::Shell;
-use streamlog::cli::{self, console_consumer, console_producer, consumer_groups, topics};
+use streamlog::cli::{
+    self, console_consumer, console_producer, consumer_groups, server_start, topics,
+};
 
 type Generator = fn(Shell, &str, &mut dyn std::io::Write);
 
 #[test]
 fn committed_completions_match_the_argument_definitions() {
-    let tools: [(&str, Generator); 4] = [
+    let tools: [(&str, Generator); 5] = [
         ("topics", cli::write_completions::<topics::TopicsArgs>),
         (
             "console-producer",

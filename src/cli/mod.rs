@@ -7,6 +7,7 @@
 pub mod console_consumer;
 pub mod console_producer;
 pub mod consumer_groups;
+pub mod server_start;
 pub mod time;
 pub mod topics;
 

@@ -31,6 +31,9 @@ pub struct EngineConfig {
     pub auto_create_topics: bool,
     /// Partitions of an auto-created or unspecified topic (`num.partitions`).
     pub num_partitions: i32,
+    /// Broker-wide log settings under the topics' own overrides (`log.segment.bytes` as
+    /// `segment.bytes`, ...).
+    pub log_defaults: BTreeMap<String, String>,
 }
 
 impl Default for EngineConfig {
@@ -38,6 +41,7 @@ impl Default for EngineConfig {
         EngineConfig {
             auto_create_topics: true,
             num_partitions: 1,
+            log_defaults: BTreeMap::new(),
         }
     }
 }
@@ -320,6 +324,16 @@ impl Engine {
         Ok(meta)
     }
 
+    /// The config a topic's partitions act on: its overrides over the engine's defaults.
+    pub fn log_config(&self, meta: &TopicMetadata) -> LogConfig {
+        if self.config.log_defaults.is_empty() {
+            return LogConfig::from_overrides(&meta.configs);
+        }
+        let mut merged = self.config.log_defaults.clone();
+        merged.extend(meta.configs.iter().map(|(k, v)| (k.clone(), v.clone())));
+        LogConfig::from_overrides(&merged)
+    }
+
     /// Opens one partition's log with the topic's config.
     pub fn open_partition(
         &self,
@@ -337,7 +351,7 @@ impl Engine {
             self.partition_dir(&meta.name, partition),
             &meta.name,
             partition,
-            LogConfig::from_overrides(&meta.configs),
+            self.log_config(meta),
             mode,
         )
     }

@@ -397,6 +397,20 @@ impl UnifiedLog {
         Ok(w)
     }
 
+    /// Deletes the closed segments retention allows (the broker's periodic check; writers also
+    /// apply it when they open a log or roll a segment).
+    pub fn apply_retention(&self) -> Result<()> {
+        let mut guard = self.lock_writer();
+        let _lock = self.append_lock()?;
+        let w = self.sync_writer(&mut guard)?;
+        let before = w.state.log_start_offset;
+        super::retention::apply(&self.dir, &mut w.state, &self.config, now_ms())?;
+        if w.state.log_start_offset != before {
+            w.state.write(&self.state_file, &self.state_path)?;
+        }
+        Ok(())
+    }
+
     /// fsyncs the active segment and moves the recovery point to the log end.
     pub fn flush(&self) -> Result<()> {
         let mut guard = self.lock_writer();
@@ -636,6 +650,32 @@ impl UnifiedLog {
                 log_end_offset: state.log_end_offset,
             });
         }
+    }
+
+    /// The largest timestamp in the log and the offset of the batch holding it (ListOffsets
+    /// MAX_TIMESTAMP), from the time indexes and the active segment's state.
+    pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>> {
+        let state = self.state()?;
+        let mut best: Option<(i64, i64)> = None;
+        for seg in segment::list_segments(&self.dir)? {
+            let candidate = if seg == state.active_base {
+                (state.max_timestamp >= 0)
+                    .then_some((state.max_timestamp, state.max_timestamp_offset))
+            } else {
+                super::index::TimeIndex::open(
+                    self.dir.join(segment::file_name(seg, "timeindex")),
+                    seg,
+                )?
+                .last_entry()?
+            };
+            if let Some((ts, offset)) = candidate
+                && offset >= state.log_start_offset
+                && best.is_none_or(|(b, _)| ts > b)
+            {
+                best = Some((ts, offset));
+            }
+        }
+        Ok(best)
     }
 
     /// Total bytes of the log's segment files.

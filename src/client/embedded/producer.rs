@@ -82,8 +82,7 @@ impl EmbeddedProducer {
             let meta = self.engine.topic_or_create(topic)?;
             let n = meta.partitions as usize;
             let sticky = (self.next_random() % n.max(1) as u64) as i32;
-            let max_message_bytes =
-                crate::log::LogConfig::from_overrides(&meta.configs).max_message_bytes;
+            let max_message_bytes = self.engine.log_config(&meta).max_message_bytes;
             let entry = self
                 .topics
                 .entry(topic.to_string())

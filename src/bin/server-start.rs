@@ -1,0 +1,5 @@
+fn main() -> std::process::ExitCode {
+    streamlog::cli::main::<streamlog::cli::server_start::ServerStartArgs>(
+        streamlog::cli::server_start::run,
+    )
+}

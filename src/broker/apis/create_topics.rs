@@ -1,0 +1,74 @@
+//! CreateTopics (key 19).
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
+use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
+
+use super::super::state::BrokerState;
+use super::message;
+use crate::error::Error;
+
+/// The response; with `validate_only` nothing is created.
+pub fn handle(state: &BrokerState, req: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
+    let mut r = CreateTopicsResponse::default();
+    for t in req.topics {
+        let mut res = CreatableTopicResult::default();
+        res.name = t.name.clone();
+        let configs: BTreeMap<String, String> = t
+            .configs
+            .iter()
+            .filter_map(|c| {
+                c.value
+                    .as_ref()
+                    .map(|v| (c.name.to_string(), v.to_string()))
+            })
+            .collect();
+        let partitions = (t.num_partitions > 0).then_some(t.num_partitions);
+        let rf = (t.replication_factor > 0).then_some(t.replication_factor);
+        let outcome = if !t.assignments.is_empty() {
+            Err(Error::InvalidRequest(
+                "replica assignments are not supported on a single node".into(),
+            ))
+        } else if t.num_partitions == 0 || t.num_partitions < -1 {
+            Err(Error::InvalidPartitions(
+                "Number of partitions was set to an invalid non-positive value.".into(),
+            ))
+        } else if req.validate_only {
+            crate::engine::topic::validate_name(&t.name.0)
+                .and_then(|_| {
+                    configs
+                        .iter()
+                        .try_for_each(|(k, v)| crate::log::config::validate_entry(k, v))
+                })
+                .map(|_| None)
+        } else {
+            state
+                .engine()
+                .create_topic(&t.name.0, partitions, rf, configs)
+                .map(Some)
+        };
+        match outcome {
+            Ok(meta) => {
+                let n = meta
+                    .as_ref()
+                    .map_or(partitions.unwrap_or(state.config().num_partitions), |m| {
+                        m.partitions
+                    });
+                if version >= 5 {
+                    res.num_partitions = n;
+                    res.replication_factor = 1;
+                }
+                if let Some(m) = meta.filter(|_| version >= 7) {
+                    res.topic_id = m.topic_id;
+                }
+            }
+            Err(e) => {
+                res.error_code = e.code();
+                res.error_message = message(&e);
+            }
+        }
+        r.topics.push(res);
+    }
+    r
+}

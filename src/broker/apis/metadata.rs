@@ -1,0 +1,118 @@
+//! Metadata (key 3): the one broker, and topics with their partitions led by it. Requested
+//! topics that do not exist are created when auto-creation is on, as Kafka does.
+
+use std::collections::BTreeMap;
+
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use super::super::state::BrokerState;
+use super::{code, topic_name};
+use crate::engine::TopicMetadata;
+
+fn described(state: &BrokerState, t: &TopicMetadata, version: i16) -> MetadataResponseTopic {
+    let node = BrokerId(state.config().node_id);
+    let mut topic = MetadataResponseTopic::default();
+    topic.name = Some(topic_name(&t.name));
+    if version >= 10 {
+        topic.topic_id = t.topic_id;
+    }
+    topic.is_internal = version >= 1 && t.is_internal();
+    topic.partitions = (0..t.partitions)
+        .map(|p| {
+            let mut part = MetadataResponsePartition::default();
+            part.partition_index = p;
+            part.leader_id = node;
+            if version >= 7 {
+                part.leader_epoch = 0;
+            }
+            part.replica_nodes = vec![node];
+            part.isr_nodes = vec![node];
+            part
+        })
+        .collect();
+    topic
+}
+
+fn failed(name: Option<&str>, id: uuid::Uuid, error: i16) -> MetadataResponseTopic {
+    let mut topic = MetadataResponseTopic::default();
+    topic.name = name.map(topic_name);
+    topic.topic_id = id;
+    topic.error_code = error;
+    topic
+}
+
+/// Looks a requested topic up, creating it if allowed.
+fn lookup(
+    state: &BrokerState,
+    name: &str,
+    auto_create: bool,
+    version: i16,
+) -> MetadataResponseTopic {
+    let engine = state.engine();
+    let result = if auto_create {
+        engine.topic_or_create(name)
+    } else {
+        engine.topic(name)
+    };
+    match result {
+        Ok(t) => described(state, &t, version),
+        Err(e) => failed(Some(name), uuid::Uuid::nil(), e.code()),
+    }
+}
+
+/// The response.
+pub fn handle(state: &BrokerState, req: MetadataRequest, version: i16) -> MetadataResponse {
+    let c = state.config();
+    let mut r = MetadataResponse::default();
+    let mut broker = MetadataResponseBroker::default();
+    broker.node_id = BrokerId(c.node_id);
+    broker.host = StrBytes::from_string(c.advertised_host.clone());
+    broker.port = c.advertised_port as i32;
+    r.brokers = vec![broker];
+    if version >= 2 {
+        r.cluster_id = Some(StrBytes::from_string(state.cluster_id().to_string()));
+    }
+    if version >= 1 {
+        r.controller_id = BrokerId(c.node_id);
+    }
+    // v0 has no null: an empty list means every topic.
+    let all = match &req.topics {
+        None => true,
+        Some(list) => version == 0 && list.is_empty(),
+    };
+    // Before v4 the request could not say no, so clients always allowed creation.
+    let auto_create = c.auto_create_topics && (version < 4 || req.allow_auto_topic_creation);
+    let engine = state.engine();
+    if all {
+        let names = engine.list_topics().unwrap_or_default();
+        r.topics = names
+            .iter()
+            .filter_map(|n| engine.topic(n).ok())
+            .map(|t| described(state, &t, version))
+            .collect();
+        return r;
+    }
+    let mut seen = BTreeMap::new();
+    for t in req.topics.unwrap_or_default() {
+        let topic = match (&t.name, t.topic_id.is_nil()) {
+            (Some(name), _) => lookup(state, name, auto_create, version),
+            (None, false) => match state.topic_by_id(t.topic_id) {
+                Ok(Some(meta)) => described(state, &meta, version),
+                _ => failed(None, t.topic_id, code::UNKNOWN_TOPIC_ID),
+            },
+            (None, true) => failed(None, t.topic_id, code::INVALID_REQUEST),
+        };
+        let key = topic
+            .name
+            .as_ref()
+            .map(|n| n.0.to_string())
+            .unwrap_or_default();
+        seen.entry(key).or_insert(topic);
+    }
+    r.topics = seen.into_values().collect();
+    r
+}

@@ -1,0 +1,88 @@
+//! Produce (key 0): append the request's record batches to partition logs.
+
+use bytes::BytesMut;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+
+use super::super::state::BrokerState;
+use super::{code, message};
+use crate::error::Error;
+use crate::log::AppendInfo;
+use crate::log::batch::BatchHeader;
+
+/// Appends every batch of one partition's records; the first batch's placement is reported.
+fn append_all(
+    state: &BrokerState,
+    topic: &str,
+    partition: i32,
+    records: Option<bytes::Bytes>,
+) -> Result<AppendInfo, Error> {
+    let meta = state.engine().topic(topic)?;
+    let log = state.log(&meta, partition)?;
+    let data = records.unwrap_or_default();
+    let mut first: Option<AppendInfo> = None;
+    let mut pos = 0;
+    while pos < data.len() {
+        let header = BatchHeader::parse(&data[pos..]).map_err(|e| Error::CorruptRecord {
+            path: format!("produce request for {topic}-{partition}").into(),
+            position: pos as u64,
+            reason: format!("{e:?}"),
+        })?;
+        let end = pos + header.size();
+        if end > data.len() {
+            return Err(Error::CorruptRecord {
+                path: format!("produce request for {topic}-{partition}").into(),
+                position: pos as u64,
+                reason: "batch runs past the end of the request".into(),
+            });
+        }
+        let mut batch = BytesMut::from(&data[pos..end]);
+        let info = log.append(&mut batch)?;
+        first.get_or_insert(info);
+        pos = end;
+    }
+    first.ok_or_else(|| Error::InvalidRequest(format!("empty records for {topic}-{partition}")))
+}
+
+/// The response, or None for acks=0 (Kafka sends nothing back).
+pub fn handle(state: &BrokerState, req: ProduceRequest, version: i16) -> Option<ProduceResponse> {
+    let mut r = ProduceResponse::default();
+    let mut appended = false;
+    for t in req.topic_data {
+        let mut tr = TopicProduceResponse::default();
+        tr.name = t.name.clone();
+        tr.topic_id = t.topic_id;
+        for p in t.partition_data {
+            let mut pr = PartitionProduceResponse::default();
+            pr.index = p.index;
+            if version < 3 {
+                pr.error_code = code::UNSUPPORTED_VERSION;
+            } else {
+                match append_all(state, &t.name.0, p.index, p.records) {
+                    Ok(info) => {
+                        appended = true;
+                        pr.base_offset = info.base_offset;
+                        pr.log_append_time_ms = info.log_append_time;
+                        if version >= 5 {
+                            pr.log_start_offset = info.log_start_offset;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::debug!(topic = %t.name.0, partition = p.index, error = %e, "produce failed");
+                        pr.error_code = e.code();
+                        if version >= 8 {
+                            pr.error_message = message(&e);
+                        }
+                        pr.base_offset = -1;
+                    }
+                }
+            }
+            tr.partition_responses.push(pr);
+        }
+        r.responses.push(tr);
+    }
+    if appended {
+        state.notify_appended();
+    }
+    (req.acks != 0).then_some(r)
+}

@@ -1,0 +1,104 @@
+//! One request: parse the header, check the version, run the API, encode the response.
+
+use bytes::{Buf, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeader, ResponseKind};
+use kafka_protocol::protocol::{Decodable, Encodable};
+
+use super::apis::{self, code};
+use super::state::BrokerState;
+
+/// What to do after a request.
+pub enum Outcome {
+    /// Send this frame.
+    Respond(Bytes),
+    /// Send nothing (Produce with acks=0).
+    Silent,
+    /// Close the connection (unparseable or unknown request), as Kafka does.
+    Close(String),
+}
+
+fn encode(correlation_id: i32, api_key: ApiKey, version: i16, body: ResponseKind) -> Outcome {
+    let mut header = ResponseHeader::default();
+    header.correlation_id = correlation_id;
+    let mut buf = BytesMut::with_capacity(256);
+    let header_version = api_key.response_header_version(version);
+    if let Err(e) = header.encode(&mut buf, header_version) {
+        return Outcome::Close(format!("cannot encode response header: {e:#}"));
+    }
+    match body.encode(&mut buf, version) {
+        Ok(()) => Outcome::Respond(buf.freeze()),
+        Err(e) => Outcome::Close(format!(
+            "cannot encode {api_key:?} v{version} response: {e:#}"
+        )),
+    }
+}
+
+/// Handles one request frame.
+pub async fn handle(state: &BrokerState, mut frame: Bytes) -> Outcome {
+    if frame.len() < 8 {
+        return Outcome::Close(format!(
+            "request of {} bytes is shorter than a header",
+            frame.len()
+        ));
+    }
+    let raw_key = (&frame[0..2]).get_i16();
+    let version = (&frame[2..4]).get_i16();
+    let correlation_id = (&frame[4..8]).get_i32();
+    let Ok(api_key) = ApiKey::try_from(raw_key) else {
+        return Outcome::Close(format!("unknown API key {raw_key}"));
+    };
+    let served = apis::supported(api_key);
+    if api_key == ApiKey::ApiVersions && served.is_none_or(|(lo, hi)| version < lo || version > hi)
+    {
+        // Kafka answers an unknown ApiVersions version with a v0 response listing what it has.
+        return encode(
+            correlation_id,
+            api_key,
+            0,
+            ResponseKind::ApiVersions(apis::api_versions::handle(code::UNSUPPORTED_VERSION)),
+        );
+    }
+    let Some((lo, hi)) = served else {
+        return Outcome::Close(format!("{api_key:?} is not served"));
+    };
+    if version < lo || version > hi {
+        return Outcome::Close(format!("{api_key:?} v{version} is not served (v{lo}-{hi})"));
+    }
+    let header_version = api_key.request_header_version(version);
+    let header = match RequestHeader::decode(&mut frame, header_version) {
+        Ok(h) => h,
+        Err(e) => return Outcome::Close(format!("bad {api_key:?} request header: {e:#}")),
+    };
+    let request = match RequestKind::decode(api_key, &mut frame, version) {
+        Ok(r) => r,
+        Err(e) => return Outcome::Close(format!("bad {api_key:?} v{version} request: {e:#}")),
+    };
+    tracing::trace!(?api_key, version, client = ?header.client_id, "request");
+    let body = match request {
+        RequestKind::ApiVersions(_) => {
+            ResponseKind::ApiVersions(apis::api_versions::handle(code::NONE))
+        }
+        RequestKind::Metadata(r) => {
+            ResponseKind::Metadata(apis::metadata::handle(state, r, version))
+        }
+        RequestKind::Produce(r) => match apis::produce::handle(state, r, version) {
+            Some(resp) => ResponseKind::Produce(resp),
+            None => return Outcome::Silent,
+        },
+        RequestKind::Fetch(r) => ResponseKind::Fetch(apis::fetch::handle(state, r, version).await),
+        RequestKind::ListOffsets(r) => {
+            ResponseKind::ListOffsets(apis::list_offsets::handle(state, r, version))
+        }
+        RequestKind::FindCoordinator(r) => {
+            ResponseKind::FindCoordinator(apis::find_coordinator::handle(state, r, version))
+        }
+        RequestKind::CreateTopics(r) => {
+            ResponseKind::CreateTopics(apis::create_topics::handle(state, r, version))
+        }
+        RequestKind::DeleteTopics(r) => {
+            ResponseKind::DeleteTopics(apis::delete_topics::handle(state, r, version))
+        }
+        other => return Outcome::Close(format!("{:?} has no handler", other)),
+    };
+    encode(correlation_id, api_key, version, body)
+}

@@ -1,0 +1,161 @@
+//! What every connection shares: the engine, the open partition logs, and a signal that wakes
+//! long-polling fetches when records arrive.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+
+use super::config::BrokerConfig;
+use crate::engine::{Engine, TopicMetadata};
+use crate::error::{Error, Result};
+use crate::log::{Mode, Position, UnifiedLog};
+
+/// (topic, partition).
+type PartitionKey = (String, i32);
+/// An open log and the id of the topic it was opened for (a recreated topic gets a new one).
+type OpenLog = (uuid::Uuid, Arc<UnifiedLog>);
+
+/// Shared broker state; cheap to clone.
+#[derive(Clone)]
+pub struct BrokerState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    config: BrokerConfig,
+    cluster_id: String,
+    /// Partition logs opened for writing, by (topic, partition), with the topic id they belong to.
+    logs: Mutex<HashMap<PartitionKey, OpenLog>>,
+    /// Notified after every append, so waiting fetches re-check.
+    appended: Notify,
+    /// Where the last fetch of each partition ended: the next sequential fetch starts there
+    /// without an index lookup.
+    positions: Mutex<HashMap<PartitionKey, Position>>,
+}
+
+impl BrokerState {
+    /// State over an opened engine.
+    pub fn new(engine: Engine, config: BrokerConfig) -> Result<Self> {
+        let cluster_id = engine.cluster_id()?;
+        Ok(BrokerState {
+            inner: Arc::new(Inner {
+                engine,
+                config,
+                cluster_id,
+                logs: Mutex::new(HashMap::new()),
+                appended: Notify::new(),
+                positions: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The broker's settings.
+    pub fn config(&self) -> &BrokerConfig {
+        &self.inner.config
+    }
+
+    /// The cluster id from the data dir.
+    pub fn cluster_id(&self) -> &str {
+        &self.inner.cluster_id
+    }
+
+    /// The log of one partition, opened once and kept.
+    pub fn log(&self, meta: &TopicMetadata, partition: i32) -> Result<Arc<UnifiedLog>> {
+        if partition < 0 || partition >= meta.partitions {
+            return Err(Error::UnknownPartition {
+                topic: meta.name.clone(),
+                partition,
+            });
+        }
+        let key = (meta.name.clone(), partition);
+        let mut logs = self.inner.logs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((id, log)) = logs.get(&key)
+            && *id == meta.topic_id
+        {
+            return Ok(log.clone());
+        }
+        let log = Arc::new(
+            self.inner
+                .engine
+                .open_partition(meta, partition, Mode::Write)?,
+        );
+        logs.insert(key, (meta.topic_id, log.clone()));
+        Ok(log)
+    }
+
+    /// Forgets the open logs of a deleted topic.
+    pub fn forget_topic(&self, topic: &str) {
+        let mut logs = self.inner.logs.lock().unwrap_or_else(|e| e.into_inner());
+        logs.retain(|(t, _), _| t != topic);
+        let mut positions = self
+            .inner
+            .positions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        positions.retain(|(t, _), _| t != topic);
+    }
+
+    /// Every open log, for flushing at shutdown and retention checks.
+    pub fn open_logs(&self) -> Vec<Arc<UnifiedLog>> {
+        let logs = self.inner.logs.lock().unwrap_or_else(|e| e.into_inner());
+        logs.values().map(|(_, l)| l.clone()).collect()
+    }
+
+    /// Drops every open log (flushing and marking each cleanly closed).
+    pub fn close_logs(&self) {
+        let mut logs = self.inner.logs.lock().unwrap_or_else(|e| e.into_inner());
+        logs.clear();
+    }
+
+    /// Wakes waiting fetches.
+    pub fn notify_appended(&self) {
+        self.inner.appended.notify_waiters();
+    }
+
+    /// Resolves when something is appended next.
+    pub fn appended(&self) -> tokio::sync::futures::Notified<'_> {
+        self.inner.appended.notified()
+    }
+
+    /// The position a fetch of `offset` can start from, if the last fetch ended there.
+    pub fn cached_position(&self, topic: &str, partition: i32, offset: i64) -> Option<Position> {
+        let positions = self
+            .inner
+            .positions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        positions
+            .get(&(topic.to_string(), partition))
+            .filter(|p| p.offset == offset)
+            .copied()
+    }
+
+    /// Remembers where a fetch ended.
+    pub fn cache_position(&self, topic: &str, partition: i32, next: Position) {
+        let mut positions = self
+            .inner
+            .positions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        positions.insert((topic.to_string(), partition), next);
+    }
+
+    /// A topic by id (Fetch v13+ and Metadata v10+ name topics by id).
+    pub fn topic_by_id(&self, id: uuid::Uuid) -> Result<Option<TopicMetadata>> {
+        for name in self.inner.engine.list_topics()? {
+            if let Ok(t) = self.inner.engine.topic(&name)
+                && t.topic_id == id
+            {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
+    }
+}
