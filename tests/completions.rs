@@ -25,6 +25,10 @@ fn committed_completions_match_the_argument_definitions() {
             "consumer-groups",
             cli::write_completions::<consumer_groups::ConsumerGroupsArgs>,
         ),
+        (
+            "server-start",
+            cli::write_completions::<server_start::ServerStartArgs>,
+        ),
     ];
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
     let bless = std::env::var_os("STREAMLOG_BLESS").is_some();
