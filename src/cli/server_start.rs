@@ -53,18 +53,25 @@ pub fn run(args: ServerStartArgs) -> anyhow::Result<ExitCode> {
             log_defaults: config.log_defaults.clone(),
         },
     )?;
-    let advertised = format!("{}:{}", config.advertised_host, config.advertised_port);
-    let _claim = broker::claim_data_dir(&data_dir, &advertised)?;
-    let state = BrokerState::new(engine, config.clone())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(config.listen)
+    let mut config = config;
+    let listener = runtime.block_on(async {
+        tokio::net::TcpListener::bind(config.listen)
             .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
-        let local = listener.local_addr()?;
+            .with_context(|| format!("cannot listen on {}", config.listen))
+    })?;
+    let local = listener.local_addr()?;
+    // Port 0 picks a free port; clients must be told the real one.
+    if config.advertised_port == 0 {
+        config.advertised_port = local.port();
+    }
+    let advertised = format!("{}:{}", config.advertised_host, config.advertised_port);
+    let _claim = broker::claim_data_dir(&data_dir, &advertised)?;
+    let state = BrokerState::new(engine, config.clone())?;
+    runtime.block_on(async {
         println!(
             "streamlog broker listening on {local} (PLAINTEXT, advertised as {advertised}), data in {}",
             data_dir.display()
