@@ -98,6 +98,27 @@ pub async fn handle(state: &BrokerState, mut frame: Bytes) -> Outcome {
         RequestKind::DeleteTopics(r) => {
             ResponseKind::DeleteTopics(apis::delete_topics::handle(state, r, version))
         }
+        RequestKind::DeleteRecords(r) => {
+            ResponseKind::DeleteRecords(apis::delete_records::handle(state, r, version))
+        }
+        RequestKind::InitProducerId(r) => {
+            ResponseKind::InitProducerId(apis::init_producer_id::handle(state, r, version))
+        }
+        RequestKind::DescribeConfigs(r) => {
+            ResponseKind::DescribeConfigs(apis::configs::describe(state, r, version))
+        }
+        RequestKind::AlterConfigs(r) => {
+            ResponseKind::AlterConfigs(apis::configs::alter(state, r, version))
+        }
+        RequestKind::IncrementalAlterConfigs(r) => ResponseKind::IncrementalAlterConfigs(
+            apis::configs::incremental_alter(state, r, version),
+        ),
+        RequestKind::CreatePartitions(r) => {
+            ResponseKind::CreatePartitions(apis::create_partitions::handle(state, r, version))
+        }
+        RequestKind::DescribeCluster(r) => {
+            ResponseKind::DescribeCluster(apis::describe_cluster::handle(state, r, version))
+        }
         other => return Outcome::Close(format!("{:?} has no handler", other)),
     };
     encode(correlation_id, api_key, version, body)

@@ -8,6 +8,7 @@ pub mod apis;
 pub mod config;
 pub mod connection;
 pub mod handler;
+pub mod producers;
 pub mod server;
 pub mod state;
 

@@ -33,6 +33,8 @@ struct Inner {
     /// Where the last fetch of each partition ended: the next sequential fetch starts there
     /// without an index lookup.
     positions: Mutex<HashMap<PartitionKey, Position>>,
+    /// Idempotent producers' ids and sequences.
+    producers: super::producers::ProducerStates,
 }
 
 impl BrokerState {
@@ -47,6 +49,7 @@ impl BrokerState {
                 logs: Mutex::new(HashMap::new()),
                 appended: Notify::new(),
                 positions: Mutex::new(HashMap::new()),
+                producers: Default::default(),
             }),
         })
     }
@@ -90,8 +93,14 @@ impl BrokerState {
         Ok(log)
     }
 
-    /// Forgets the open logs of a deleted topic.
+    /// Forgets the open logs of a deleted topic, and its producers.
     pub fn forget_topic(&self, topic: &str) {
+        self.forget_logs(topic);
+        self.inner.producers.forget_topic(topic);
+    }
+
+    /// Closes a topic's open logs, so the next use reopens them (with changed configs).
+    pub fn forget_logs(&self, topic: &str) {
         let mut logs = self.inner.logs.lock().unwrap_or_else(|e| e.into_inner());
         logs.retain(|(t, _), _| t != topic);
         let mut positions = self
@@ -112,6 +121,11 @@ impl BrokerState {
     pub fn close_logs(&self) {
         let mut logs = self.inner.logs.lock().unwrap_or_else(|e| e.into_inner());
         logs.clear();
+    }
+
+    /// Idempotent producer state.
+    pub fn producers(&self) -> &super::producers::ProducerStates {
+        &self.inner.producers
     }
 
     /// Wakes waiting fetches.

@@ -397,6 +397,38 @@ impl UnifiedLog {
         Ok(w)
     }
 
+    /// Kafka's DeleteRecords: moves the log start offset up to `offset` (the log end if -1) and
+    /// deletes the segments wholly below it. Returns the new log start offset.
+    pub fn delete_records_before(&self, offset: i64) -> Result<i64> {
+        let mut guard = self.lock_writer();
+        let _lock = self.append_lock()?;
+        let w = self.sync_writer(&mut guard)?;
+        let target = if offset < 0 {
+            w.state.log_end_offset
+        } else {
+            offset
+        };
+        if target > w.state.log_end_offset {
+            return Err(self.out_of_range(target, &w.state));
+        }
+        if target > w.state.log_start_offset {
+            w.state.log_start_offset = target;
+            let bases = segment::list_segments(&self.dir)?;
+            for pair in bases.windows(2) {
+                // A closed segment whose successor starts at or below the target holds nothing
+                // readable any more.
+                if pair[1] <= target && pair[0] < w.state.active_base {
+                    for suffix in ["log", "index", "timeindex"] {
+                        let p = self.dir.join(segment::file_name(pair[0], suffix));
+                        let _ = std::fs::remove_file(&p);
+                    }
+                }
+            }
+            w.state.write(&self.state_file, &self.state_path)?;
+        }
+        Ok(w.state.log_start_offset)
+    }
+
     /// Deletes the closed segments retention allows (the broker's periodic check; writers also
     /// apply it when they open a log or roll a segment).
     pub fn apply_retention(&self) -> Result<()> {

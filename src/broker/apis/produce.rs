@@ -6,9 +6,32 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 
 use super::super::state::BrokerState;
 use super::{code, message};
+use crate::broker::producers::{ProducerBatch, Verdict};
 use crate::error::Error;
 use crate::log::AppendInfo;
 use crate::log::batch::BatchHeader;
+
+/// A batch refused by the idempotence checks, with Kafka's error code.
+#[derive(Debug)]
+struct Rejected(i16);
+
+/// Why a partition's records were not appended.
+enum Failure {
+    Engine(Error),
+    Sequence(i16),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Engine(e)
+    }
+}
+
+impl From<Rejected> for Failure {
+    fn from(r: Rejected) -> Self {
+        Failure::Sequence(r.0)
+    }
+}
 
 /// Appends every batch of one partition's records; the first batch's placement is reported.
 fn append_all(
@@ -16,7 +39,7 @@ fn append_all(
     topic: &str,
     partition: i32,
     records: Option<bytes::Bytes>,
-) -> Result<AppendInfo, Error> {
+) -> Result<AppendInfo, Failure> {
     let meta = state.engine().topic(topic)?;
     let log = state.log(&meta, partition)?;
     let data = records.unwrap_or_default();
@@ -34,14 +57,40 @@ fn append_all(
                 path: format!("produce request for {topic}-{partition}").into(),
                 position: pos as u64,
                 reason: "batch runs past the end of the request".into(),
-            });
+            }
+            .into());
+        }
+        let idempotent = ProducerBatch::of(&header);
+        if let Some(b) = &idempotent {
+            match state.producers().check(topic, partition, b) {
+                Verdict::Append => {}
+                Verdict::Duplicate(base_offset) => {
+                    // A retry of a batch already in the log: acknowledge it again.
+                    first.get_or_insert(AppendInfo {
+                        base_offset,
+                        last_offset: base_offset + header.last_offset_delta as i64,
+                        log_append_time: -1,
+                        log_start_offset: log.log_start_offset()?,
+                    });
+                    pos = end;
+                    continue;
+                }
+                Verdict::Reject(code) => return Err(Rejected(code).into()),
+            }
         }
         let mut batch = BytesMut::from(&data[pos..end]);
         let info = log.append(&mut batch)?;
+        if let Some(b) = &idempotent {
+            state
+                .producers()
+                .record(topic, partition, b, info.base_offset);
+        }
         first.get_or_insert(info);
         pos = end;
     }
-    first.ok_or_else(|| Error::InvalidRequest(format!("empty records for {topic}-{partition}")))
+    first.ok_or_else(|| {
+        Error::InvalidRequest(format!("empty records for {topic}-{partition}")).into()
+    })
 }
 
 /// The response, or None for acks=0 (Kafka sends nothing back).
@@ -67,12 +116,16 @@ pub fn handle(state: &BrokerState, req: ProduceRequest, version: i16) -> Option<
                             pr.log_start_offset = info.log_start_offset;
                         }
                     }
-                    Err(e) => {
+                    Err(Failure::Engine(e)) => {
                         tracing::debug!(topic = %t.name.0, partition = p.index, error = %e, "produce failed");
                         pr.error_code = e.code();
                         if version >= 8 {
                             pr.error_message = message(&e);
                         }
+                        pr.base_offset = -1;
+                    }
+                    Err(Failure::Sequence(code)) => {
+                        pr.error_code = code;
                         pr.base_offset = -1;
                     }
                 }

@@ -1,0 +1,45 @@
+//! CreatePartitions (key 37): raise a topic's partition count.
+
+use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
+use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
+
+use super::super::state::BrokerState;
+use super::message;
+use crate::error::Error;
+
+/// The response; with `validate_only` nothing changes.
+pub fn handle(
+    state: &BrokerState,
+    req: CreatePartitionsRequest,
+    _version: i16,
+) -> CreatePartitionsResponse {
+    let mut r = CreatePartitionsResponse::default();
+    for t in req.topics {
+        let mut res = CreatePartitionsTopicResult::default();
+        res.name = t.name.clone();
+        let outcome = match state.engine().topic(&t.name.0) {
+            Ok(meta) if t.count <= meta.partitions => {
+                Err(Error::InvalidPartitions(if t.count == meta.partitions {
+                    format!("Topic already has {} partition(s).", meta.partitions)
+                } else {
+                    format!(
+                        "The topic {} currently has {} partition(s); {} would not be an increase.",
+                        meta.name, meta.partitions, t.count
+                    )
+                }))
+            }
+            Ok(_) if req.validate_only => Ok(()),
+            Ok(_) => state
+                .engine()
+                .create_partitions(&t.name.0, t.count)
+                .map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            res.error_code = e.code();
+            res.error_message = message(&e);
+        }
+        r.results.push(res);
+    }
+    r
+}
