@@ -9,7 +9,7 @@ complete -c console-consumer -l isolation-level -d 'read_uncommitted or read_com
 complete -c console-consumer -l property -l formatter-property -d 'A formatter property, key=value: print.timestamp, print.key, print.offset, print.partition, print.headers, print.value, key.separator, line.separator, headers.separator, null.literal' -r
 complete -c console-consumer -l consumer-property -l command-property -d 'A consumer config, key=value: group.id, client.id, auto.offset.reset' -r
 complete -c console-consumer -l data-dir -d 'Data directory of the embedded log engine [env: STREAMLOG_DATA_DIR; default: ~/.local/share/streamlog]' -r -F
-complete -c console-consumer -l bootstrap-server -d 'Kafka bootstrap servers. Remote clusters are not supported yet; without this flag the tools use the embedded data dir' -r
+complete -c console-consumer -l bootstrap-server -d 'Kafka bootstrap servers (host:port,...): talk to a cluster instead of the embedded data dir' -r
 complete -c console-consumer -l command-config -d 'A Java properties file of client settings (e.g. auto.create.topics.enable, num.partitions for the embedded engine)' -r -F
 complete -c console-consumer -l output -d 'Output format: text (Kafka\'s layout), table, or json (one object per line)' -r -f -a "text\t'Exactly what Apache Kafka\'s tool prints'
 table\t'A boxed table, for people'

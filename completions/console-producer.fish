@@ -6,7 +6,7 @@ complete -c console-producer -l request-required-acks -d 'Acknowledgements requi
 complete -c console-producer -l property -l reader-property -d 'A line reader property, key=value: parse.key, key.separator, parse.headers, headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error' -r
 complete -c console-producer -l producer-property -l command-property -d 'A producer config, key=value: batch.size, linger.ms, compression.type, client.id' -r
 complete -c console-producer -l data-dir -d 'Data directory of the embedded log engine [env: STREAMLOG_DATA_DIR; default: ~/.local/share/streamlog]' -r -F
-complete -c console-producer -l bootstrap-server -d 'Kafka bootstrap servers. Remote clusters are not supported yet; without this flag the tools use the embedded data dir' -r
+complete -c console-producer -l bootstrap-server -d 'Kafka bootstrap servers (host:port,...): talk to a cluster instead of the embedded data dir' -r
 complete -c console-producer -l command-config -d 'A Java properties file of client settings (e.g. auto.create.topics.enable, num.partitions for the embedded engine)' -r -F
 complete -c console-producer -l output -d 'Output format: text (Kafka\'s layout), table, or json (one object per line)' -r -f -a "text\t'Exactly what Apache Kafka\'s tool prints'
 table\t'A boxed table, for people'

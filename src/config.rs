@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 
+use crate::client::embedded::{EmbeddedAdmin, EmbeddedConsumer, EmbeddedProducer};
+use crate::client::remote::{RemoteAdmin, RemoteConfig, RemoteConsumer, RemoteProducer};
+use crate::client::{Admin, Consumer, ConsumerConfig, Producer, ProducerConfig};
 use crate::engine::{Engine, EngineConfig};
 use crate::output::Format;
 
@@ -21,9 +24,9 @@ pub struct CommonArgs {
     #[arg(long, value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
 
-    /// Kafka bootstrap servers. Remote clusters are not supported yet; without this flag the
-    /// tools use the embedded data dir.
-    #[arg(long, value_name = "HOST:PORT", global = true, hide = true)]
+    /// Kafka bootstrap servers (host:port,...): talk to a cluster instead of the embedded data
+    /// dir.
+    #[arg(long, value_name = "HOST:PORT", global = true)]
     pub bootstrap_server: Option<String>,
 
     /// A Java properties file of client settings (e.g. auto.create.topics.enable,
@@ -76,13 +79,36 @@ impl CommonArgs {
         }
     }
 
+    /// The backend these flags select: a cluster with `--bootstrap-server`; the `server-start`
+    /// that owns the data dir, if one runs; else the embedded data dir itself.
+    pub fn backend(&self) -> anyhow::Result<Backend> {
+        let props = self.properties()?;
+        let client_props: BTreeMap<String, String> = props
+            .iter()
+            .filter(|(k, _)| !ENGINE_PROPERTIES.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if let Some(b) = &self.bootstrap_server {
+            if b.trim().is_empty() || !b.split(',').all(|s| s.trim().rsplit_once(':').is_some()) {
+                bail!("--bootstrap-server '{b}': expected host:port[,host:port...]");
+            }
+            return Ok(Backend::Remote(RemoteConfig {
+                bootstrap_servers: b.clone(),
+                properties: client_props,
+            }));
+        }
+        let dir = self.data_dir()?;
+        if let Some(address) = crate::broker::serving_address(&dir) {
+            return Ok(Backend::Remote(RemoteConfig {
+                bootstrap_servers: address,
+                properties: client_props,
+            }));
+        }
+        Ok(Backend::Embedded(self.engine()?))
+    }
+
     /// Opens the embedded engine these flags select.
     pub fn engine(&self) -> anyhow::Result<Engine> {
-        if let Some(b) = &self.bootstrap_server {
-            bail!(
-                "--bootstrap-server {b}: remote Kafka clusters are not supported yet; drop the flag to use the embedded data dir"
-            );
-        }
         let props = self.properties()?;
         let mut config = EngineConfig::default();
         if let Some(v) = props.get("auto.create.topics.enable") {
@@ -99,6 +125,43 @@ impl CommonArgs {
                 .with_context(|| format!("num.partitions={v}: expected a positive integer"))?;
         }
         Ok(Engine::open(&self.data_dir()?, config)?)
+    }
+}
+
+/// `--command-config` keys the embedded engine reads (not passed to a remote client).
+const ENGINE_PROPERTIES: [&str; 2] = ["auto.create.topics.enable", "num.partitions"];
+
+/// Where the tools' operations go.
+pub enum Backend {
+    /// The data dir, opened directly.
+    Embedded(Engine),
+    /// A Kafka cluster or a running `server-start`.
+    Remote(RemoteConfig),
+}
+
+impl Backend {
+    /// Admin operations.
+    pub fn admin(&self) -> anyhow::Result<Box<dyn Admin>> {
+        Ok(match self {
+            Backend::Embedded(e) => Box::new(EmbeddedAdmin::new(e.clone())),
+            Backend::Remote(r) => Box::new(RemoteAdmin::new(r.clone())?),
+        })
+    }
+
+    /// A producer.
+    pub fn producer(&self, config: &ProducerConfig) -> anyhow::Result<Box<dyn Producer>> {
+        Ok(match self {
+            Backend::Embedded(e) => Box::new(EmbeddedProducer::new(e.clone(), config.clone())),
+            Backend::Remote(r) => Box::new(RemoteProducer::new(r, config)?),
+        })
+    }
+
+    /// A consumer.
+    pub fn consumer(&self, config: &ConsumerConfig) -> anyhow::Result<Box<dyn Consumer>> {
+        Ok(match self {
+            Backend::Embedded(e) => Box::new(EmbeddedConsumer::new(e.clone(), config.clone())),
+            Backend::Remote(r) => Box::new(RemoteConsumer::new(r, config)?),
+        })
     }
 }
 

@@ -94,6 +94,9 @@ pub enum Error {
     /// Encoding or decoding a record batch failed.
     #[error("{0}")]
     Codec(String),
+    /// A remote cluster refused or could not be reached; the message says which and why.
+    #[error("{0}")]
+    Remote(String),
     /// The data dir was written by something else or a newer version.
     #[error("{0}")]
     DataDir(String),
@@ -127,6 +130,7 @@ impl Error {
             Error::InvalidRequest(_) => 42,
             Error::Codec(_) => 2,
             Error::DataDir(_) => 56,
+            Error::Remote(_) => -1, // UNKNOWN_SERVER_ERROR
         }
     }
 }

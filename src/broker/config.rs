@@ -36,6 +36,10 @@ pub struct BrokerConfig {
     pub socket_request_max_bytes: usize,
     /// `group.initial.rebalance.delay.ms`.
     pub group_initial_rebalance_delay: Duration,
+    /// `group.min.session.timeout.ms`: JoinGroup with a shorter session timeout is refused.
+    pub group_min_session_timeout: Duration,
+    /// `group.max.session.timeout.ms`: JoinGroup with a longer session timeout is refused.
+    pub group_max_session_timeout: Duration,
     /// `offsets.retention.minutes`.
     pub offsets_retention: Duration,
 }
@@ -55,6 +59,8 @@ impl Default for BrokerConfig {
             retention_check_interval: Duration::from_millis(300_000),
             socket_request_max_bytes: 104_857_600,
             group_initial_rebalance_delay: Duration::from_millis(3000),
+            group_min_session_timeout: Duration::from_millis(6000),
+            group_max_session_timeout: Duration::from_millis(1_800_000),
             offsets_retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
@@ -185,6 +191,12 @@ impl BrokerConfig {
                 "group.initial.rebalance.delay.ms" => {
                     c.group_initial_rebalance_delay =
                         Duration::from_millis(num(k, v)?.max(0) as u64)
+                }
+                "group.min.session.timeout.ms" => {
+                    c.group_min_session_timeout = Duration::from_millis(num(k, v)?.max(0) as u64)
+                }
+                "group.max.session.timeout.ms" => {
+                    c.group_max_session_timeout = Duration::from_millis(num(k, v)?.max(0) as u64)
                 }
                 "offsets.retention.minutes" => {
                     c.offsets_retention = Duration::from_secs(num(k, v)?.max(1) as u64 * 60)

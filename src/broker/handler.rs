@@ -33,8 +33,8 @@ fn encode(correlation_id: i32, api_key: ApiKey, version: i16, body: ResponseKind
     }
 }
 
-/// Handles one request frame.
-pub async fn handle(state: &BrokerState, mut frame: Bytes) -> Outcome {
+/// Handles one request frame from `peer`.
+pub async fn handle(state: &BrokerState, peer: std::net::SocketAddr, mut frame: Bytes) -> Outcome {
     if frame.len() < 8 {
         return Outcome::Close(format!(
             "request of {} bytes is shorter than a header",
@@ -118,6 +118,39 @@ pub async fn handle(state: &BrokerState, mut frame: Bytes) -> Outcome {
         }
         RequestKind::DescribeCluster(r) => {
             ResponseKind::DescribeCluster(apis::describe_cluster::handle(state, r, version))
+        }
+        RequestKind::JoinGroup(r) => {
+            let client_id = header.client_id.as_deref().unwrap_or("");
+            ResponseKind::JoinGroup(
+                apis::join_group::handle(state, r, version, client_id, peer).await,
+            )
+        }
+        RequestKind::SyncGroup(r) => {
+            ResponseKind::SyncGroup(apis::sync_group::handle(state, r, version).await)
+        }
+        RequestKind::Heartbeat(r) => {
+            ResponseKind::Heartbeat(apis::heartbeat::handle(state, r, version))
+        }
+        RequestKind::LeaveGroup(r) => {
+            ResponseKind::LeaveGroup(apis::leave_group::handle(state, r, version))
+        }
+        RequestKind::OffsetCommit(r) => {
+            ResponseKind::OffsetCommit(apis::offset_commit::handle(state, r, version))
+        }
+        RequestKind::OffsetFetch(r) => {
+            ResponseKind::OffsetFetch(apis::offset_fetch::handle(state, r, version))
+        }
+        RequestKind::ListGroups(r) => {
+            ResponseKind::ListGroups(apis::list_groups::handle(state, r, version))
+        }
+        RequestKind::DescribeGroups(r) => {
+            ResponseKind::DescribeGroups(apis::describe_groups::handle(state, r, version))
+        }
+        RequestKind::DeleteGroups(r) => {
+            ResponseKind::DeleteGroups(apis::delete_groups::handle(state, r, version))
+        }
+        RequestKind::OffsetDelete(r) => {
+            ResponseKind::OffsetDelete(apis::offset_delete::handle(state, r, version))
         }
         other => return Outcome::Close(format!("{:?} has no handler", other)),
     };

@@ -7,6 +7,7 @@
 pub mod apis;
 pub mod config;
 pub mod connection;
+pub mod coordinator;
 pub mod handler;
 pub mod producers;
 pub mod server;
@@ -46,6 +47,21 @@ pub fn claim_data_dir(data_dir: &Path, advertised: &str) -> anyhow::Result<File>
     file.set_len(0)?;
     writeln!(file, "{advertised} pid {}", std::process::id())?;
     Ok(file)
+}
+
+/// The address of the `server-start` serving `data_dir`, if one is running: its lock file is
+/// held, and names the address.
+pub fn serving_address(data_dir: &Path) -> Option<String> {
+    let path = data_dir.join(".streamlog").join(SERVER_LOCK);
+    let file = File::open(&path).ok()?;
+    match file.try_lock_shared() {
+        Ok(()) => None,
+        Err(_) => std::fs::read_to_string(&path)
+            .ok()?
+            .split_whitespace()
+            .next()
+            .map(str::to_string),
+    }
 }
 
 /// Where the broker keeps its data: `log.dirs`, else the tools' default data dir.

@@ -13,6 +13,7 @@ use super::state::BrokerState;
 
 async fn serve_connection(
     state: BrokerState,
+    peer: std::net::SocketAddr,
     mut conn: Connection,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -29,7 +30,7 @@ async fn serve_connection(
                 return;
             }
         };
-        match handler::handle(&state, frame).await {
+        match handler::handle(&state, peer, frame).await {
             Outcome::Respond(body) => {
                 if let Err(e) = conn.write_frame(&body).await {
                     tracing::debug!(error = %e, "closing connection");
@@ -62,7 +63,7 @@ pub async fn run(
                 Ok((stream, peer)) => {
                     tracing::debug!(%peer, "connection");
                     let conn = Connection::new(stream, state.config().socket_request_max_bytes);
-                    tasks.spawn(serve_connection(state.clone(), conn, stop_rx.clone()));
+                    tasks.spawn(serve_connection(state.clone(), peer, conn, stop_rx.clone()));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -82,5 +83,7 @@ pub async fn run(
     }
     // Connections blocked reading the next request stop now; one mid-request finishes it.
     let _ = stop_tx.send(true);
+    // A JoinGroup or SyncGroup may wait minutes for its group: answer it now.
+    state.coordinator().shutdown();
     while tasks.join_next().await.is_some() {}
 }

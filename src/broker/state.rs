@@ -35,12 +35,15 @@ struct Inner {
     positions: Mutex<HashMap<PartitionKey, Position>>,
     /// Idempotent producers' ids and sequences.
     producers: super::producers::ProducerStates,
+    /// The consumer groups' coordinator (classic protocol).
+    coordinator: Arc<super::coordinator::GroupCoordinator>,
 }
 
 impl BrokerState {
     /// State over an opened engine.
     pub fn new(engine: Engine, config: BrokerConfig) -> Result<Self> {
         let cluster_id = engine.cluster_id()?;
+        let coordinator = super::coordinator::GroupCoordinator::new(&config);
         Ok(BrokerState {
             inner: Arc::new(Inner {
                 engine,
@@ -50,6 +53,7 @@ impl BrokerState {
                 appended: Notify::new(),
                 positions: Mutex::new(HashMap::new()),
                 producers: Default::default(),
+                coordinator,
             }),
         })
     }
@@ -126,6 +130,11 @@ impl BrokerState {
     /// Idempotent producer state.
     pub fn producers(&self) -> &super::producers::ProducerStates {
         &self.inner.producers
+    }
+
+    /// The group coordinator.
+    pub fn coordinator(&self) -> &super::coordinator::GroupCoordinator {
+        &self.inner.coordinator
     }
 
     /// Wakes waiting fetches.

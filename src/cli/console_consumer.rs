@@ -13,10 +13,7 @@ use clap::Parser;
 use serde_json::json;
 
 use super::usage;
-use crate::client::embedded::EmbeddedConsumer;
-use crate::client::{
-    Consumer, ConsumerConfig, ConsumerRecord, OffsetReset, StartOffset, Subscribe,
-};
+use crate::client::{ConsumerConfig, ConsumerRecord, OffsetReset, StartOffset, Subscribe};
 use crate::config::{CommonArgs, parse_key_value};
 use crate::output::Format;
 
@@ -302,12 +299,14 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
         (None, Some(re), _) => Subscribe::Pattern(re.clone()),
         (None, None, _) => unreachable!("checked above"),
     };
+    let backend = args.common.backend()?;
     if let Subscribe::Assign(list) = &subscribe {
         // An assigned partition must exist: there is no group to wait in.
-        let engine = args.common.engine()?;
+        let admin = backend.admin()?;
         for (t, p, _) in list {
-            let meta = engine.topic(t)?;
-            if *p < 0 || *p >= meta.partitions {
+            let described = admin.describe_topics(std::slice::from_ref(t))?;
+            let count = described.first().map_or(0, |d| d.partitions.len() as i32);
+            if *p < 0 || *p >= count {
                 return Err(crate::Error::UnknownPartition {
                     topic: t.clone(),
                     partition: *p,
@@ -316,12 +315,11 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let engine = args.common.engine()?;
     let interrupted = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, interrupted.clone())?;
     }
-    let mut consumer = EmbeddedConsumer::new(engine, config);
+    let mut consumer = backend.consumer(&config)?;
     consumer.subscribe(subscribe)?;
 
     let stdout = std::io::stdout();

@@ -13,8 +13,7 @@ use anyhow::{Context, bail};
 use bytes::{Bytes, BytesMut};
 use clap::Parser;
 
-use crate::client::embedded::EmbeddedProducer;
-use crate::client::{Producer, ProducerConfig, ProducerRecord};
+use crate::client::{ProducerConfig, ProducerRecord};
 use crate::config::{CommonArgs, parse_key_value};
 use crate::log::codec::parse_compression;
 use crate::log::unified::now_ms;
@@ -390,8 +389,7 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
             format!("unknown compression codec '{c}': expected none, gzip, snappy, lz4 or zstd")
         })?;
     }
-    let engine = args.common.engine()?;
-    let mut producer = EmbeddedProducer::new(engine, config.clone());
+    let mut producer = args.common.backend()?.producer(&config)?;
     // Fail on a bad or missing topic before reading any input.
     producer.partition_count(&topic)?;
 

@@ -9,7 +9,6 @@ use clap::Parser;
 use serde_json::json;
 
 use super::usage;
-use crate::client::embedded::EmbeddedAdmin;
 use crate::client::{Admin, GroupDescription, OffsetSpec};
 use crate::config::CommonArgs;
 use crate::error::Error;
@@ -112,7 +111,7 @@ struct OffsetRow {
     member: Option<(String, String, String)>,
 }
 
-fn offset_rows(admin: &EmbeddedAdmin, desc: &GroupDescription) -> anyhow::Result<Vec<OffsetRow>> {
+fn offset_rows(admin: &dyn Admin, desc: &GroupDescription) -> anyhow::Result<Vec<OffsetRow>> {
     let committed = admin.group_offsets(&desc.group)?;
     let mut owners = BTreeMap::new();
     for m in &desc.members {
@@ -145,7 +144,7 @@ fn offset_rows(admin: &EmbeddedAdmin, desc: &GroupDescription) -> anyhow::Result
 }
 
 fn describe_group(
-    admin: &EmbeddedAdmin,
+    admin: &dyn Admin,
     args: &ConsumerGroupsArgs,
     group: &str,
 ) -> anyhow::Result<String> {
@@ -272,7 +271,7 @@ fn prefix(format: Format, body: String) -> String {
 type ResetPlan = BTreeMap<(String, i32), i64>;
 
 fn reset_offsets(
-    admin: &EmbeddedAdmin,
+    admin: &dyn Admin,
     args: &ConsumerGroupsArgs,
     group: &str,
 ) -> anyhow::Result<(ResetPlan, Rows)> {
@@ -422,7 +421,8 @@ pub fn run(args: ConsumerGroupsArgs) -> anyhow::Result<ExitCode> {
             "Reset options (--to-*, --shift-by, --by-duration, --execute, --dry-run) only apply to --reset-offsets",
         );
     }
-    let admin = EmbeddedAdmin::new(args.common.engine()?);
+    let admin = args.common.backend()?.admin()?;
+    let admin = admin.as_ref();
     let format = args.common.output;
     let groups: Vec<String> = if args.all_groups {
         admin.list_groups()?.into_iter().map(|(g, _)| g).collect()
@@ -465,7 +465,7 @@ pub fn run(args: ConsumerGroupsArgs) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     if args.describe {
         for g in &groups {
-            match describe_group(&admin, &args, g) {
+            match describe_group(admin, &args, g) {
                 Ok(out) => print(&out)?,
                 Err(e) if crate::output::is_broken_pipe(&e) => return Err(e),
                 Err(e) => {
@@ -573,7 +573,7 @@ pub fn run(args: ConsumerGroupsArgs) -> anyhow::Result<ExitCode> {
             );
         }
         for g in &groups {
-            let (plan, rows) = reset_offsets(&admin, &args, g)
+            let (plan, rows) = reset_offsets(admin, &args, g)
                 .with_context(|| format!("cannot reset offsets of group '{g}'"))?;
             print(&prefix(format, rows.render(format, &[15, 15, 10, 0])))?;
             if ask && !plan.is_empty() {

@@ -7,7 +7,6 @@ use clap::Parser;
 use serde_json::json;
 
 use super::usage;
-use crate::client::embedded::EmbeddedAdmin;
 use crate::client::{Admin, TopicDescription};
 use crate::config::{CommonArgs, parse_key_value};
 use crate::error::Error;
@@ -219,8 +218,8 @@ pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
     if !args.config.is_empty() && !args.create {
         return usage("Option \"[config]\" can only be used with \"[create]\"");
     }
-    let admin = EmbeddedAdmin::new(args.common.engine()?);
-    match execute(&admin, &args) {
+    let admin = args.common.backend()?.admin()?;
+    match execute(admin.as_ref(), &args) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) if crate::output::is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
         Err(e) => {
@@ -233,7 +232,7 @@ pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn execute(admin: &EmbeddedAdmin, args: &TopicsArgs) -> anyhow::Result<()> {
+fn execute(admin: &dyn Admin, args: &TopicsArgs) -> anyhow::Result<()> {
     let format = args.common.output;
     let topic = args.topic.as_deref();
 

@@ -4,6 +4,7 @@
 
 pub mod embedded;
 pub mod partitioner;
+pub mod remote;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

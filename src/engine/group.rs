@@ -177,10 +177,23 @@ impl Groups {
 
     /// Commits `offset` for one partition (atomically replacing the previous commit).
     pub fn commit(&self, group: &str, topic: &str, partition: i32, offset: i64) -> Result<()> {
+        self.commit_with_metadata(group, topic, partition, offset, "")
+    }
+
+    /// Commits `offset` with the committer's metadata string (Kafka's OffsetCommit carries
+    /// one, and OffsetFetch gives it back).
+    pub fn commit_with_metadata(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: i32,
+        offset: i64,
+        metadata: &str,
+    ) -> Result<()> {
         let dir = self.ensure(group)?;
         let c = CommittedOffset {
             offset,
-            metadata: String::new(),
+            metadata: metadata.to_string(),
             commit_timestamp: crate::log::unified::now_ms(),
         };
         let bytes = serde_json::to_vec(&c).map_err(|e| Error::Codec(e.to_string()))?;

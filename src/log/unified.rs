@@ -269,6 +269,18 @@ impl UnifiedLog {
                 "append takes exactly one record batch".to_string(),
             ));
         }
+        // Offsets are assigned from lastOffsetDelta: a count that disagrees would hand out
+        // overlapping offsets or leave holes (Kafka's LogValidator refuses it too).
+        if header.records_count as i64 != header.last_offset_delta as i64 + 1 {
+            return Err(Error::CorruptRecord {
+                path: PathBuf::from("<produce request>"),
+                position: 0,
+                reason: format!(
+                    "batch of {} records has last offset delta {}",
+                    header.records_count, header.last_offset_delta
+                ),
+            });
+        }
         let mut guard = self.lock_writer();
         let _lock = self.append_lock()?;
         let w = self.sync_writer(&mut guard)?;

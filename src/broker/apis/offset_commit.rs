@@ -1,0 +1,78 @@
+//! OffsetCommit (key 8): a group's positions, written to the data dir's group store, where the
+//! embedded tools (`consumer-groups --describe`) read them too. Members must name their
+//! generation; a group without members takes simple commits (generation -1).
+
+use kafka_protocol::messages::offset_commit_response::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
+
+use super::super::state::BrokerState;
+use super::code;
+
+/// Kafka's `offset.metadata.max.bytes` default.
+const MAX_METADATA_BYTES: usize = 4096;
+
+/// The response.
+pub fn handle(state: &BrokerState, req: OffsetCommitRequest, version: i16) -> OffsetCommitResponse {
+    let group = req.group_id.0.to_string();
+    let instance = if version >= 7 {
+        req.group_instance_id.as_deref()
+    } else {
+        None
+    };
+    let group_error = state.coordinator().validate_offset_commit(
+        &group,
+        req.generation_id_or_member_epoch,
+        &req.member_id,
+        instance,
+    );
+    let engine = state.engine();
+    let mut resp = OffsetCommitResponse::default();
+    resp.topics = req
+        .topics
+        .into_iter()
+        .map(|t| {
+            let meta = engine.topic(&t.name.0).ok();
+            let mut topic = OffsetCommitResponseTopic::default();
+            topic.partitions = t
+                .partitions
+                .into_iter()
+                .map(|p| {
+                    let metadata = p.committed_metadata.as_deref().unwrap_or("");
+                    let error = if group_error != code::NONE {
+                        group_error
+                    } else if !meta
+                        .as_ref()
+                        .is_some_and(|m| (0..m.partitions).contains(&p.partition_index))
+                    {
+                        code::UNKNOWN_TOPIC_OR_PARTITION
+                    } else if metadata.len() > MAX_METADATA_BYTES {
+                        code::OFFSET_METADATA_TOO_LARGE
+                    } else {
+                        match engine.groups().commit_with_metadata(
+                            &group,
+                            &t.name.0,
+                            p.partition_index,
+                            p.committed_offset,
+                            metadata,
+                        ) {
+                            Ok(()) => code::NONE,
+                            Err(e) => {
+                                tracing::warn!(%group, topic = %t.name.0, error = %e, "commit failed");
+                                e.code()
+                            }
+                        }
+                    };
+                    let mut part = OffsetCommitResponsePartition::default();
+                    part.partition_index = p.partition_index;
+                    part.error_code = error;
+                    part
+                })
+                .collect();
+            topic.name = t.name;
+            topic
+        })
+        .collect();
+    resp
+}

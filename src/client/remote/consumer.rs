@@ -1,0 +1,233 @@
+//! A consumer for a remote cluster: librdkafka's consumer, alone (assign) or in a group.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
+use rdkafka::message::{Headers, Message, Timestamp};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::super::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset, StartOffset, Subscribe};
+use super::{RemoteConfig, kafka_error};
+use crate::error::{Error, Result};
+
+/// Consumer over a remote cluster.
+pub struct RemoteConsumer {
+    consumer: BaseConsumer,
+    group: bool,
+    max_poll_records: usize,
+    reset: OffsetReset,
+    topics: HashMap<String, Arc<str>>,
+    uncommitted: bool,
+}
+
+impl RemoteConsumer {
+    /// Connects a consumer. Without a group it gets a random one and commits nothing, as
+    /// Kafka's console consumer does.
+    pub fn new(remote: &RemoteConfig, config: &ConsumerConfig) -> Result<Self> {
+        let mut c = remote.client_config();
+        let group = match &config.group {
+            Some(g) => g.clone(),
+            None => format!(
+                "console-consumer-{}",
+                uuid::Uuid::new_v4().as_u128() % 100_000
+            ),
+        };
+        c.set("group.id", &group)
+            .set("enable.auto.commit", "false")
+            .set(
+                "auto.offset.reset",
+                match config.offset_reset {
+                    OffsetReset::Earliest => "earliest",
+                    OffsetReset::Latest => "latest",
+                },
+            )
+            .set("enable.partition.eof", "false");
+        if !remote.properties.contains_key("client.id") {
+            c.set("client.id", &config.client_id);
+        }
+        let consumer: BaseConsumer = c.create().map_err(|e| kafka_error("consumer", e))?;
+        Ok(RemoteConsumer {
+            consumer,
+            group: config.group.is_some(),
+            max_poll_records: config.max_poll_records,
+            reset: config.offset_reset,
+            topics: HashMap::new(),
+            uncommitted: false,
+        })
+    }
+
+    fn topic(&mut self, name: &str) -> Arc<str> {
+        self.topics
+            .entry(name.to_string())
+            .or_insert_with(|| Arc::from(name))
+            .clone()
+    }
+}
+
+impl RemoteConsumer {
+    /// Every partition of the topics `wanted` picks, starting per `auto.offset.reset`.
+    fn all_partitions(
+        &self,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Vec<(String, i32, StartOffset)>> {
+        let md = self
+            .consumer
+            .fetch_metadata(None, super::TIMEOUT)
+            .map_err(|e| kafka_error("metadata", e))?;
+        let start = match self.reset {
+            OffsetReset::Earliest => StartOffset::Earliest,
+            OffsetReset::Latest => StartOffset::Latest,
+        };
+        Ok(md
+            .topics()
+            .iter()
+            .filter(|t| wanted(t.name()))
+            .flat_map(|t| {
+                t.partitions()
+                    .iter()
+                    .map(move |p| (t.name().to_string(), p.id(), start))
+            })
+            .collect())
+    }
+}
+
+impl Consumer for RemoteConsumer {
+    fn subscribe(&mut self, what: Subscribe) -> Result<()> {
+        // Without a group nothing is committed, so plain assignment of every partition does
+        // the job and needs no group coordinator.
+        let what =
+            match what {
+                Subscribe::Topics(names) if !self.group => {
+                    Subscribe::Assign(self.all_partitions(|t| names.iter().any(|n| n == t))?)
+                }
+                Subscribe::Pattern(p) if !self.group => {
+                    let re = regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
+                        Error::InvalidRequest(format!("invalid --include pattern '{p}': {e}"))
+                    })?;
+                    Subscribe::Assign(self.all_partitions(|t| {
+                        re.is_match(t) && !crate::engine::topic::is_internal(t)
+                    })?)
+                }
+                other => other,
+            };
+        match what {
+            Subscribe::Topics(names) => {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                self.consumer
+                    .subscribe(&names)
+                    .map_err(|e| kafka_error("subscribe", e))
+            }
+            Subscribe::Pattern(p) => {
+                // librdkafka treats a subscription starting with ^ as a regex.
+                let pattern = if p.starts_with('^') {
+                    p
+                } else {
+                    format!("^{p}")
+                };
+                self.consumer
+                    .subscribe(&[pattern.as_str()])
+                    .map_err(|e| kafka_error("subscribe", e))
+            }
+            Subscribe::Assign(list) => {
+                let mut tpl = TopicPartitionList::new();
+                for (t, p, start) in &list {
+                    let offset = match start {
+                        StartOffset::Earliest => Offset::Beginning,
+                        StartOffset::Latest => Offset::End,
+                        StartOffset::At(o) => Offset::Offset(*o),
+                        StartOffset::Committed => Offset::Stored,
+                    };
+                    tpl.add_partition_offset(t, *p, offset)
+                        .map_err(|e| kafka_error(t, e))?;
+                }
+                self.consumer
+                    .assign(&tpl)
+                    .map_err(|e| kafka_error("assign", e))
+            }
+        }
+    }
+
+    fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
+        self.commit()?;
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::new();
+        while out.len() < self.max_poll_records {
+            // Wait for the first record; then take what is already buffered.
+            let wait = if out.is_empty() {
+                deadline.saturating_duration_since(Instant::now())
+            } else {
+                Duration::ZERO
+            };
+            let Some(msg) = self.consumer.poll(wait) else {
+                break;
+            };
+            let msg = msg.map_err(|e| kafka_error("poll", e))?;
+            let (timestamp, log_append_time) = match msg.timestamp() {
+                Timestamp::CreateTime(t) => (t, false),
+                Timestamp::LogAppendTime(t) => (t, true),
+                Timestamp::NotAvailable => (-1, false),
+            };
+            let headers = msg
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| (h.key.to_string(), h.value.map(Bytes::copy_from_slice)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let record = ConsumerRecord {
+                topic: Arc::from(""),
+                partition: msg.partition(),
+                offset: msg.offset(),
+                timestamp,
+                log_append_time,
+                key: msg.key().map(Bytes::copy_from_slice),
+                value: msg.payload().map(Bytes::copy_from_slice),
+                headers,
+            };
+            let topic = msg.topic().to_string();
+            drop(msg);
+            out.push(ConsumerRecord {
+                topic: self.topic(&topic),
+                ..record
+            });
+            if Instant::now() >= deadline && !out.is_empty() {
+                break;
+            }
+        }
+        if !out.is_empty() {
+            self.uncommitted = true;
+        }
+        Ok(out)
+    }
+
+    fn set_max_poll_records(&mut self, n: usize) {
+        self.max_poll_records = n.max(1);
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        if self.group && self.uncommitted {
+            // Offsets of everything returned so far (librdkafka stores them on poll).
+            match self.consumer.commit_consumer_state(CommitMode::Sync) {
+                Ok(()) => self.uncommitted = false,
+                Err(e)
+                    if e.rdkafka_error_code()
+                        == Some(rdkafka::types::RDKafkaErrorCode::NoOffset) =>
+                {
+                    self.uncommitted = false;
+                }
+                Err(e) => return Err(kafka_error("commit", e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        let result = self.commit();
+        self.consumer.unsubscribe();
+        result
+    }
+}

@@ -1,0 +1,67 @@
+//! The remote backend: the client traits over any Kafka cluster (or `server-start`), through
+//! librdkafka (the `rdkafka` crate).
+
+mod admin;
+mod consumer;
+mod producer;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+
+pub use admin::RemoteAdmin;
+pub use consumer::RemoteConsumer;
+pub use producer::RemoteProducer;
+
+use crate::error::Error;
+
+/// How long an admin or metadata call may wait for the cluster.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the cluster is and how to talk to it.
+#[derive(Debug, Clone)]
+pub struct RemoteConfig {
+    /// `bootstrap.servers`.
+    pub bootstrap_servers: String,
+    /// Further librdkafka properties (security, client.id, ...).
+    pub properties: BTreeMap<String, String>,
+}
+
+impl RemoteConfig {
+    /// A librdkafka config with the bootstrap servers and the extra properties.
+    pub(crate) fn client_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap_servers);
+        // Fail fast and clearly when nothing answers, rather than retrying for minutes.
+        c.set("socket.connection.setup.timeout.ms", "5000");
+        for (k, v) in &self.properties {
+            c.set(k, v);
+        }
+        c
+    }
+}
+
+/// Maps a librdkafka error to the library's error, keeping Kafka's code where there is one.
+pub(crate) fn kafka_error(what: &str, e: rdkafka::error::KafkaError) -> Error {
+    match e.rdkafka_error_code() {
+        Some(code) => code_error(what, code, &e.to_string()),
+        None => Error::Remote(format!("{what}: {e}")),
+    }
+}
+
+/// Maps a Kafka error code reported for `what` to the library's error.
+pub(crate) fn code_error(what: &str, code: rdkafka::types::RDKafkaErrorCode, text: &str) -> Error {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    match code {
+        C::UnknownTopicOrPartition | C::UnknownTopic => Error::UnknownTopic(what.to_string()),
+        C::TopicAlreadyExists => Error::TopicExists(what.to_string()),
+        C::InvalidTopic => Error::InvalidTopic(format!("{what}: {text}")),
+        C::InvalidPartitions => Error::InvalidPartitions(text.to_string()),
+        C::InvalidReplicationFactor => Error::InvalidReplicationFactor(text.to_string()),
+        C::InvalidConfig => Error::InvalidConfig(text.to_string()),
+        C::GroupIdNotFound => Error::GroupNotFound(what.to_string()),
+        C::NonEmptyGroup => Error::NonEmptyGroup(format!("The group '{what}' is not empty.")),
+        _ => Error::Remote(format!("{what}: {text}")),
+    }
+}
