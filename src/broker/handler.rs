@@ -33,6 +33,29 @@ fn encode(correlation_id: i32, api_key: ApiKey, version: i16, body: ResponseKind
     }
 }
 
+/// Produce v0-2 are advertised (older librdkafka turns compression off without them) and refused
+/// per partition with UNSUPPORTED_VERSION. The codec starts at v3, which only added the
+/// transactional id in front: read the body as v3 with a null id, and answer in the v3 layout,
+/// which v2's response shares.
+fn old_produce(state: &BrokerState, correlation_id: i32, body: Bytes, version: i16) -> Outcome {
+    let mut v3 = BytesMut::with_capacity(body.len() + 2);
+    v3.extend_from_slice(&(-1i16).to_be_bytes());
+    v3.extend_from_slice(&body);
+    let mut v3 = v3.freeze();
+    match kafka_protocol::messages::ProduceRequest::decode(&mut v3, 3) {
+        Ok(r) => match apis::produce::handle(state, r, version) {
+            Some(resp) => encode(
+                correlation_id,
+                ApiKey::Produce,
+                3,
+                ResponseKind::Produce(resp),
+            ),
+            None => Outcome::Silent,
+        },
+        Err(e) => Outcome::Close(format!("bad Produce v{version} request: {e:#}")),
+    }
+}
+
 /// Handles one request frame from `peer`.
 pub async fn handle(state: &BrokerState, peer: std::net::SocketAddr, mut frame: Bytes) -> Outcome {
     if frame.len() < 8 {
@@ -69,6 +92,9 @@ pub async fn handle(state: &BrokerState, peer: std::net::SocketAddr, mut frame: 
         Ok(h) => h,
         Err(e) => return Outcome::Close(format!("bad {api_key:?} request header: {e:#}")),
     };
+    if api_key == ApiKey::Produce && version < 3 {
+        return old_produce(state, correlation_id, frame, version);
+    }
     let request = match RequestKind::decode(api_key, &mut frame, version) {
         Ok(r) => r,
         Err(e) => return Outcome::Close(format!("bad {api_key:?} v{version} request: {e:#}")),

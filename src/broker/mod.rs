@@ -4,6 +4,7 @@
 //! check, dispatch) → [`apis`] (one module per API) over [`state`] (the engine and open logs);
 //! [`server`] accepts connections and shuts down in order; [`config`] reads `server.properties`.
 
+pub mod alloc;
 pub mod apis;
 pub mod config;
 pub mod connection;

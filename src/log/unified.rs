@@ -240,12 +240,11 @@ impl UnifiedLog {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Appends one encoded batch (base offset ignored: the log assigns offsets).
-    ///
-    /// # Errors
-    /// `RecordTooLarge` past `max.message.bytes`, `CorruptRecord` for a batch that fails its
-    /// checks, `Io` when the disk does.
-    pub fn append(&self, batch_bytes: &mut BytesMut) -> Result<AppendInfo> {
+    /// The checks an append makes before touching the log: writable handle, size within
+    /// `max.message.bytes`, one whole batch with a good CRC, and a record count that matches its
+    /// offset range. A caller with several batches checks them all first, so none is appended
+    /// when one is bad.
+    pub fn check_batch(&self, batch_bytes: &[u8]) -> Result<BatchHeader> {
         if self.writers.is_none() {
             return Err(Error::InvalidRequest(format!(
                 "{}-{} was opened for reading only",
@@ -281,6 +280,16 @@ impl UnifiedLog {
                 ),
             });
         }
+        Ok(header)
+    }
+
+    /// Appends one encoded batch (base offset ignored: the log assigns offsets).
+    ///
+    /// # Errors
+    /// `RecordTooLarge` past `max.message.bytes`, `CorruptRecord` for a batch that fails its
+    /// checks, `Io` when the disk does.
+    pub fn append(&self, batch_bytes: &mut BytesMut) -> Result<AppendInfo> {
+        let header = self.check_batch(batch_bytes)?;
         let mut guard = self.lock_writer();
         let _lock = self.append_lock()?;
         let w = self.sync_writer(&mut guard)?;

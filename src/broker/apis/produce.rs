@@ -43,23 +43,27 @@ fn append_all(
     let meta = state.engine().topic(topic)?;
     let log = state.log(&meta, partition)?;
     let data = records.unwrap_or_default();
-    let mut first: Option<AppendInfo> = None;
+    // Every batch is checked before any is appended, as Kafka validates the whole request:
+    // a bad batch after a good one must not leave the good one half-acknowledged in the log.
+    let mut batches = Vec::new();
     let mut pos = 0;
     while pos < data.len() {
-        let header = BatchHeader::parse(&data[pos..]).map_err(|e| Error::CorruptRecord {
+        let corrupt = |reason: String| Error::CorruptRecord {
             path: format!("produce request for {topic}-{partition}").into(),
             position: pos as u64,
-            reason: format!("{e:?}"),
-        })?;
+            reason,
+        };
+        let header = BatchHeader::parse(&data[pos..]).map_err(|e| corrupt(format!("{e:?}")))?;
         let end = pos + header.size();
         if end > data.len() {
-            return Err(Error::CorruptRecord {
-                path: format!("produce request for {topic}-{partition}").into(),
-                position: pos as u64,
-                reason: "batch runs past the end of the request".into(),
-            }
-            .into());
+            return Err(corrupt("batch runs past the end of the request".into()).into());
         }
+        log.check_batch(&data[pos..end])?;
+        batches.push((pos..end, header));
+        pos = end;
+    }
+    let mut first: Option<AppendInfo> = None;
+    for (range, header) in batches {
         let idempotent = ProducerBatch::of(&header);
         if let Some(b) = &idempotent {
             match state.producers().check(topic, partition, b) {
@@ -72,13 +76,12 @@ fn append_all(
                         log_append_time: -1,
                         log_start_offset: log.log_start_offset()?,
                     });
-                    pos = end;
                     continue;
                 }
                 Verdict::Reject(code) => return Err(Rejected(code).into()),
             }
         }
-        let mut batch = BytesMut::from(&data[pos..end]);
+        let mut batch = BytesMut::from(&data[range]);
         let info = log.append(&mut batch)?;
         if let Some(b) = &idempotent {
             state
@@ -86,7 +89,6 @@ fn append_all(
                 .record(topic, partition, b, info.base_offset);
         }
         first.get_or_insert(info);
-        pos = end;
     }
     first.ok_or_else(|| {
         Error::InvalidRequest(format!("empty records for {topic}-{partition}")).into()
