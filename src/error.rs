@@ -111,6 +111,13 @@ impl Error {
         }
     }
 
+    /// Kafka's refusal to move the offsets of a group that still has live members.
+    pub fn group_not_inactive(group: &str, state: &str) -> Self {
+        Error::NonEmptyGroup(format!(
+            "Assignments can only be reset if the group '{group}' is inactive, but the current state is {state}."
+        ))
+    }
+
     /// Kafka's numeric error code for this error, as the broker puts it on the wire.
     pub fn code(&self) -> i16 {
         match self {

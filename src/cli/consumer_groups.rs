@@ -277,11 +277,7 @@ fn reset_offsets(
 ) -> anyhow::Result<(ResetPlan, Rows)> {
     let desc = admin.describe_group(group)?;
     if desc.state == "Stable" {
-        return Err(Error::NonEmptyGroup(format!(
-            "Assignments can only be reset if the group '{group}' is inactive, but the current state is {}.",
-            desc.state
-        ))
-        .into());
+        return Err(Error::group_not_inactive(group, &desc.state).into());
     }
     let committed = admin.group_offsets(group)?;
     let mut targets: BTreeSet<(String, i32)> = BTreeSet::new();

@@ -191,10 +191,7 @@ impl Admin for EmbeddedAdmin {
         let groups = self.engine.groups();
         let state = groups.state(group)?;
         if state == GroupState::Stable {
-            return Err(Error::NonEmptyGroup(format!(
-                "Assignments can only be reset if the group '{group}' is inactive, but the current state is {}.",
-                state.as_str()
-            )));
+            return Err(Error::group_not_inactive(group, state.as_str()));
         }
         for ((topic, p), offset) in offsets {
             groups.commit(group, topic, *p, *offset)?;

@@ -307,10 +307,7 @@ impl Admin for RemoteAdmin {
     ) -> Result<()> {
         let desc = self.describe_group(group)?;
         if !desc.members.is_empty() {
-            return Err(Error::NonEmptyGroup(format!(
-                "Assignments can only be reset if the group '{group}' is inactive, but the current state is {}.",
-                desc.state
-            )));
+            return Err(Error::group_not_inactive(group, &desc.state));
         }
         let mut tpl = TopicPartitionList::new();
         for ((t, p), o) in offsets {
