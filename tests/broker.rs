@@ -2,11 +2,8 @@
 //! built and responses read with the `kafka-protocol` crate. Bad input must close only the
 //! connection that sent it; the broker keeps serving everyone else.
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -21,17 +18,18 @@ use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProdu
 use kafka_protocol::messages::produce_response::PartitionProduceResponse;
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, CreateTopicsRequest, FetchRequest,
-    ListOffsetsRequest, MetadataRequest, MetadataResponse, ProduceRequest, RequestHeader,
-    ResponseHeader, TopicName,
+    ListOffsetsRequest, MetadataRequest, MetadataResponse, ProduceRequest, ResponseHeader,
+    TopicName,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::records::{Compression, RecordBatchDecoder};
 use streamlog::log::ProducerRecord;
 use streamlog::log::codec::encode_batch;
 use tempfile::TempDir;
 
-/// No single step here should come near this; it only turns a hang into a failure.
-const HANG_GUARD: Duration = Duration::from_secs(30);
+#[path = "support/broker.rs"]
+mod support;
+use support::{Broker, Client, HANG_GUARD};
 
 // Kafka error codes the tests expect.
 const NONE: i16 = 0;
@@ -41,255 +39,6 @@ const MESSAGE_TOO_LARGE: i16 = 10;
 const INVALID_TOPIC_EXCEPTION: i16 = 17;
 const UNSUPPORTED_VERSION: i16 = 35;
 const INVALID_RECORD: i16 = 87;
-
-// ---------------------------------------------------------------------------------------------
-// The broker process.
-
-/// A running `server-start`, stopped with SIGTERM by [`Broker::stop`] (or killed on drop).
-struct Broker {
-    child: Option<Child>,
-    port: u16,
-    stderr: Arc<Mutex<String>>,
-    readers: Vec<thread::JoinHandle<()>>,
-}
-
-impl Broker {
-    /// Starts a broker on a free port over `data`, with extra `key=value` overrides.
-    fn start(data: &Path, overrides: &[&str]) -> Broker {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_server-start"));
-        cmd.arg("--override")
-            .arg(format!("log.dirs={}", data.display()))
-            .arg("--override")
-            .arg("listeners=PLAINTEXT://127.0.0.1:0");
-        for o in overrides {
-            cmd.arg("--override").arg(o);
-        }
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn server-start");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err_pipe = child.stderr.take().expect("stderr");
-        let sink = stderr.clone();
-        let err_reader = thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let (tx, rx) = mpsc::channel();
-        let out_pipe = child.stdout.take().expect("stdout");
-        let out_reader = thread::spawn(move || {
-            // First line to the test, the rest (there should be none) drained.
-            for line in BufReader::new(out_pipe).lines() {
-                let Ok(line) = line else { break };
-                let _ = tx.send(line);
-            }
-        });
-        let line = match rx.recv_timeout(HANG_GUARD) {
-            Ok(l) => l,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let _ = err_reader.join();
-                panic!(
-                    "server-start printed no first line; stderr:\n{}",
-                    stderr.lock().unwrap()
-                );
-            }
-        };
-        // streamlog broker listening on 127.0.0.1:PORT (PLAINTEXT, advertised as 127.0.0.1:PORT), ...
-        let port = line
-            .strip_prefix("streamlog broker listening on 127.0.0.1:")
-            .and_then(|rest| rest.split(' ').next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
-        assert!(
-            line.contains(&format!("advertised as 127.0.0.1:{port}")),
-            "first line: {line:?}"
-        );
-        Broker {
-            child: Some(child),
-            port,
-            stderr,
-            readers: vec![err_reader, out_reader],
-        }
-    }
-
-    fn connect(&self) -> Client {
-        Client::connect(self.port)
-    }
-
-    fn wait_exit(&mut self) -> std::process::ExitStatus {
-        let child = self.child.as_mut().expect("running");
-        let deadline = Instant::now() + HANG_GUARD;
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                self.child = None;
-                for r in self.readers.drain(..) {
-                    let _ = r.join();
-                }
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!(
-                    "server-start did not exit in time; stderr:\n{}",
-                    self.stderr.lock().unwrap()
-                );
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGTERM; asserts a clean exit. Returns stderr.
-    fn stop(mut self) -> String {
-        let pid = self.child.as_ref().expect("running").id();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .expect("run kill");
-        assert!(sent.success(), "kill -TERM {pid} failed");
-        let status = self.wait_exit();
-        let stderr = self.stderr.lock().unwrap().clone();
-        assert_eq!(
-            status.code(),
-            Some(0),
-            "exit status {status}; stderr:\n{stderr}"
-        );
-        assert!(
-            stderr.contains("stopped cleanly"),
-            "stderr should say it stopped cleanly:\n{stderr}"
-        );
-        stderr
-    }
-
-    /// SIGKILL: no chance to flush or close anything.
-    fn kill9(mut self) {
-        self.child
-            .as_mut()
-            .expect("running")
-            .kill()
-            .expect("kill -9");
-        self.wait_exit();
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// A client connection.
-
-struct Client {
-    stream: TcpStream,
-    correlation_id: i32,
-}
-
-impl Client {
-    fn connect(port: u16) -> Client {
-        Client::over(TcpStream::connect(("127.0.0.1", port)).expect("connect to the broker"))
-    }
-
-    fn over(stream: TcpStream) -> Client {
-        stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
-        stream.set_write_timeout(Some(HANG_GUARD)).unwrap();
-        stream.set_nodelay(true).unwrap();
-        Client {
-            stream,
-            correlation_id: 0,
-        }
-    }
-
-    /// The request header for the next request.
-    fn header(&mut self, key: i16, version: i16) -> RequestHeader {
-        self.correlation_id += 1;
-        RequestHeader::default()
-            .with_request_api_key(key)
-            .with_request_api_version(version)
-            .with_correlation_id(self.correlation_id)
-            .with_client_id(Some(StrBytes::from_static_str("broker-test")))
-    }
-
-    /// Sends one size-prefixed frame.
-    fn send_frame(&mut self, body: &[u8]) {
-        self.try_send_frame(body).expect("send request");
-    }
-
-    fn try_send_frame(&mut self, body: &[u8]) -> std::io::Result<()> {
-        let mut frame = Vec::with_capacity(body.len() + 4);
-        frame.extend_from_slice(&(body.len() as i32).to_be_bytes());
-        frame.extend_from_slice(body);
-        self.stream.write_all(&frame)
-    }
-
-    /// Reads one size-prefixed frame.
-    fn read_frame(&mut self) -> std::io::Result<Bytes> {
-        let mut size = [0u8; 4];
-        self.stream.read_exact(&mut size)?;
-        let mut body = vec![0u8; i32::from_be_bytes(size) as usize];
-        self.stream.read_exact(&mut body)?;
-        Ok(Bytes::from(body))
-    }
-
-    /// Encodes `req` at `version`, sends it, and decodes the response.
-    fn call<R: Request>(&mut self, req: &R, version: i16) -> R::Response {
-        self.try_call(req, version).expect("a response")
-    }
-
-    /// As [`Client::call`], with a connection failure returned rather than panicking.
-    fn try_call<R: Request>(&mut self, req: &R, version: i16) -> std::io::Result<R::Response> {
-        let mut buf = BytesMut::new();
-        self.header(R::KEY, version)
-            .encode(&mut buf, R::header_version(version))
-            .expect("encode header");
-        req.encode(&mut buf, version).expect("encode request");
-        self.try_send_frame(&buf)?;
-        let mut frame = self.read_frame()?;
-        let header = ResponseHeader::decode(&mut frame, R::Response::header_version(version))
-            .expect("decode response header");
-        assert_eq!(header.correlation_id, self.correlation_id);
-        let resp = R::Response::decode(&mut frame, version).expect("decode response");
-        assert!(!frame.has_remaining(), "response has trailing bytes");
-        Ok(resp)
-    }
-
-    /// Asserts the broker closes this connection (EOF or reset), rather than answering or
-    /// leaving it hanging.
-    #[track_caller]
-    fn assert_closed(mut self) {
-        let mut buf = [0u8; 1024];
-        loop {
-            match self.stream.read(&mut buf) {
-                Ok(0) => return,
-                Ok(n) => panic!("expected the connection closed, got {n} bytes"),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
-                    ) =>
-                {
-                    return;
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => panic!("expected the connection closed, got {e}"),
-            }
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Request helpers.
@@ -520,14 +269,8 @@ fn assert_serves(b: &mut Broker) {
         Ok(m) => m,
         Err(e) => {
             // Dead or alive? Give a dying process a moment to be reaped.
-            let child = b.child.as_mut().expect("running");
-            let deadline = Instant::now() + Duration::from_secs(5);
-            let mut exited = None;
-            while exited.is_none() && Instant::now() < deadline {
-                exited = child.try_wait().expect("wait");
-                thread::sleep(Duration::from_millis(20));
-            }
-            let stderr = b.stderr.lock().unwrap().clone();
+            let exited = b.exited_within(Duration::from_secs(5));
+            let stderr = b.log();
             let first: Vec<&str> = stderr.lines().take(3).collect();
             panic!(
                 "the broker is not serving ({e}); exited: {exited:?}; stderr begins:\n{}",

@@ -4,10 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -30,14 +27,15 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ConsumerProtocolAssignment, ConsumerProtocolSubscription,
     CreateTopicsRequest, DeleteGroupsRequest, DescribeGroupsRequest, DescribeGroupsResponse,
     GroupId, HeartbeatRequest, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest,
-    ListGroupsRequest, OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest, RequestHeader,
-    ResponseHeader, SyncGroupRequest, SyncGroupResponse, TopicName,
+    ListGroupsRequest, OffsetCommitRequest, OffsetDeleteRequest, OffsetFetchRequest,
+    SyncGroupRequest, SyncGroupResponse, TopicName,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use tempfile::TempDir;
 
-/// No single step here should come near this; it only turns a hang into a failure.
-const HANG_GUARD: Duration = Duration::from_secs(30);
+#[path = "support/broker.rs"]
+mod support;
+use support::{Broker, CLIENT_ID, Client, HANG_GUARD};
 
 // Kafka error codes the tests expect.
 const NONE: i16 = 0;
@@ -78,118 +76,6 @@ fn wait_for<T>(
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// The broker process.
-
-/// A running `server-start`, stopped with SIGTERM by [`Broker::stop`] (or killed on drop).
-struct Broker {
-    child: Option<Child>,
-    port: u16,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Broker {
-    /// Starts a broker over `data` with `group.initial.rebalance.delay.ms=0` and extra overrides.
-    fn start(data: &Path, overrides: &[&str]) -> Broker {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("server-start"));
-        cmd.arg("--override")
-            .arg(format!("log.dirs={}", data.display()))
-            .arg("--override")
-            .arg("listeners=PLAINTEXT://127.0.0.1:0")
-            .arg("--override")
-            .arg("group.initial.rebalance.delay.ms=0");
-        for o in overrides {
-            cmd.arg("--override").arg(o);
-        }
-        let mut child = cmd
-            .env("RUST_LOG", "streamlog=info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn server-start");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut err_pipe = child.stderr.take().expect("stderr");
-        let sink = stderr.clone();
-        thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        let (tx, rx) = mpsc::channel();
-        let out_pipe = child.stdout.take().expect("stdout");
-        thread::spawn(move || {
-            for line in BufReader::new(out_pipe).lines() {
-                let Ok(line) = line else { break };
-                let _ = tx.send(line);
-            }
-        });
-        let Ok(line) = rx.recv_timeout(HANG_GUARD) else {
-            let _ = child.kill();
-            panic!(
-                "server-start printed no first line; stderr:\n{}",
-                stderr.lock().unwrap()
-            );
-        };
-        // streamlog broker listening on 127.0.0.1:PORT (PLAINTEXT, advertised as ...), ...
-        let port = line
-            .strip_prefix("streamlog broker listening on 127.0.0.1:")
-            .and_then(|rest| rest.split(' ').next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
-        Broker {
-            child: Some(child),
-            port,
-            stderr,
-        }
-    }
-
-    fn bootstrap(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn connect(&self) -> Client {
-        Client::connect(self.port)
-    }
-
-    fn log(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// SIGTERM; asserts a clean exit.
-    fn stop(mut self) {
-        let mut child = self.child.take().expect("running");
-        signal("TERM", child.id());
-        let deadline = Instant::now() + HANG_GUARD;
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("server-start did not stop in time; stderr:\n{}", self.log());
-            }
-            thread::sleep(Duration::from_millis(20));
-        };
-        assert!(status.success(), "exit {status}; stderr:\n{}", self.log());
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 fn signal(name: &str, pid: u32) {
     let sent = Command::new("kill")
         .args([&format!("-{name}"), &pid.to_string()])
@@ -201,58 +87,7 @@ fn signal(name: &str, pid: u32) {
 // ---------------------------------------------------------------------------------------------
 // A protocol client.
 
-struct Client {
-    stream: TcpStream,
-    correlation_id: i32,
-}
-
 impl Client {
-    fn connect(port: u16) -> Client {
-        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the broker");
-        stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
-        stream.set_nodelay(true).unwrap();
-        Client {
-            stream,
-            correlation_id: 0,
-        }
-    }
-
-    /// Encodes `req` at `version`, sends it, and decodes the response.
-    #[track_caller]
-    fn call<R: Request>(&mut self, req: &R, version: i16) -> R::Response {
-        self.correlation_id += 1;
-        let mut buf = BytesMut::new();
-        RequestHeader::default()
-            .with_request_api_key(R::KEY)
-            .with_request_api_version(version)
-            .with_correlation_id(self.correlation_id)
-            .with_client_id(Some(s("groups-test")))
-            .encode(&mut buf, R::header_version(version))
-            .expect("encode header");
-        req.encode(&mut buf, version).expect("encode request");
-        let mut frame = Vec::with_capacity(buf.len() + 4);
-        frame.put_i32(buf.len() as i32);
-        frame.extend_from_slice(&buf);
-        self.stream.write_all(&frame).expect("send request");
-        let mut size = [0u8; 4];
-        self.stream
-            .read_exact(&mut size)
-            .unwrap_or_else(|e| panic!("no response to {:?} v{version}: {e}", R::KEY));
-        let mut body = vec![0u8; i32::from_be_bytes(size) as usize];
-        self.stream.read_exact(&mut body).expect("read response");
-        let mut body = Bytes::from(body);
-        let header = ResponseHeader::decode(&mut body, R::Response::header_version(version))
-            .expect("decode response header");
-        assert_eq!(header.correlation_id, self.correlation_id);
-        let resp = R::Response::decode(&mut body, version).expect("decode response");
-        assert!(
-            !body.has_remaining(),
-            "{:?} v{version}: trailing bytes",
-            R::KEY
-        );
-        resp
-    }
-
     fn create_topic(&mut self, name: &str, partitions: i32) {
         let mut topic = CreatableTopic::default();
         topic.name = TopicName(s(name));
@@ -767,7 +602,7 @@ fn join_sync_heartbeat_commit_and_leave_follow_kafkas_rules() {
     let first = c1.join(&join_request("g", "", &["t"]), 5);
     assert_eq!(first.error_code, MEMBER_ID_REQUIRED);
     assert!(
-        first.member_id.starts_with("groups-test-"),
+        first.member_id.starts_with(&format!("{CLIENT_ID}-")),
         "member id is <client.id>-<uuid>: {}",
         first.member_id
     );
@@ -858,7 +693,7 @@ fn join_sync_heartbeat_commit_and_leave_follow_kafkas_rules() {
         .iter()
         .find(|m| m.member_id.as_str() == m2)
         .unwrap();
-    assert_eq!(member2.client_id.as_str(), "groups-test");
+    assert_eq!(member2.client_id.as_str(), CLIENT_ID);
     assert_eq!(member2.member_assignment, a2);
     assert_eq!(member2.member_metadata, subscription(&["t"]));
     assert_eq!(
