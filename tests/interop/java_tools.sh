@@ -4,50 +4,11 @@
 # consumer-groups describe and reset-offsets, producer-perf-test. Starts its own broker.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-bin=${SERVER_START:-${CARGO_TARGET_DIR:-$repo/target}/debug/server-start}
-kafka=$repo/tests/kafka-ref/kafka.sh
 script=java_tools
-
-fail() {
-    printf 'FAIL %s: %s\n' "$1" "$2"
-    if [[ -n ${stderr_file:-} && -f $stderr_file ]]; then
-        echo "--- server-start stderr:"
-        tail -20 "$stderr_file"
-    fi
-    exit 1
-}
-pass() { printf 'PASS %s.%s\n' "$script" "$1"; }
-
-limit=${INTEROP_TIMEOUT:-240}
-if [[ -z ${STREAMLOG_JAVA_TIMED:-} ]]; then
-    STREAMLOG_JAVA_TIMED=1 exec timeout -k 10 "$limit" "$0" "$@"
-fi
-trap 'fail "$script" "timed out after $limit s"' TERM
-
-[[ -x $bin ]] || fail setup "$bin is not built (cargo build --bins), or set SERVER_START"
+. "$(dirname "$0")/_broker.sh"
+kafka=$repo/tests/kafka-ref/kafka.sh
 "$kafka" fetch >/dev/null || fail setup "cannot fetch Kafka's jars (needs java and mvn)"
-
-work=$(mktemp -d -t streamlog-java-XXXXXX)
-stderr_file=$work/server-start.stderr
-pid=
-cleanup() {
-    [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-mkfifo "$work/out"
-"$bin" --override "log.dirs=$work/data" --override listeners=PLAINTEXT://127.0.0.1:0 \
-    --override group.initial.rebalance.delay.ms=0 \
-    >"$work/out" 2>"$stderr_file" </dev/null &
-pid=$!
-exec 3<"$work/out"
-read -r -t 30 first <&3 || fail setup "server-start printed no first line"
-[[ $first =~ ^streamlog\ broker\ listening\ on\ 127\.0\.0\.1:([0-9]+)\  ]] ||
-    fail setup "unexpected first line: $first"
-b=127.0.0.1:${BASH_REMATCH[1]}
+start_broker group.initial.rebalance.delay.ms=0
 
 run() { timeout 90 "$kafka" run "$@"; }
 
@@ -102,8 +63,4 @@ out=$(run org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$b
 [[ $out == *"Processed a total of 20000 messages"* ]] || fail "$script.producer-perf" "read back: $out"
 pass producer-perf
 
-kill -TERM "$pid"
-wait "$pid" || fail "$script.shutdown" "server-start exited $?"
-pid=
-grep -q 'stopped cleanly' "$stderr_file" || fail "$script.shutdown" "no clean stop"
-pass shutdown
+stop_broker shutdown

@@ -3,57 +3,15 @@
 # exactly what was produced, -o -2 for the last two. Starts its own broker on a free port.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-bin=${SERVER_START:-${CARGO_TARGET_DIR:-$repo/target}/debug/server-start}
 script=kcat
-
-fail() {
-    printf 'FAIL %s: %s\n' "$1" "$2"
-    if [[ -n ${stderr_file:-} && -f $stderr_file ]]; then
-        echo "--- server-start stderr:"
-        cat "$stderr_file"
-    fi
-    exit 1
-}
-pass() { printf 'PASS %s.%s\n' "$script" "$1"; }
-
-# Bounded: the whole script runs under timeout(1), which sends TERM (then KILL) if it hangs.
-limit=${INTEROP_TIMEOUT:-180}
-if [[ -z ${STREAMLOG_KCAT_TIMED:-} ]]; then
-    STREAMLOG_KCAT_TIMED=1 exec timeout -k 10 "$limit" "$0" "$@"
-fi
-trap 'fail "$script" "timed out after $limit s"' TERM
-
+. "$(dirname "$0")/_broker.sh"
 if ! command -v kcat >/dev/null 2>&1; then
     if [[ $(id -u) == 0 ]]; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat >/dev/null
     fi
     command -v kcat >/dev/null 2>&1 || fail setup "kcat is not installed (apt-get install kcat)"
 fi
-printf '# %s\n' "$(kcat -V 2>&1 | grep -m1 -i 'librdkafka' || echo 'kcat')"
-[[ -x $bin ]] || fail setup "$bin is not built (cargo build --bins), or set SERVER_START"
-
-work=$(mktemp -d -t streamlog-kcat-XXXXXX)
-stderr_file=$work/server-start.stderr
-pid=
-cleanup() {
-    [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Start the broker and read its port from the first line it prints.
-mkfifo "$work/out"
-"$bin" --override "log.dirs=$work/data" --override listeners=PLAINTEXT://127.0.0.1:0 \
-    >"$work/out" 2>"$stderr_file" </dev/null &
-pid=$!
-exec 3<"$work/out"
-read -r -t 30 first <&3 || fail setup "server-start printed no first line"
-[[ $first =~ ^streamlog\ broker\ listening\ on\ 127\.0\.0\.1:([0-9]+)\  ]] ||
-    fail setup "unexpected first line: $first"
-port=${BASH_REMATCH[1]}
-b=127.0.0.1:$port
+start_broker
 
 k() { timeout 30 kcat -b "$b" "$@"; }
 
@@ -111,11 +69,4 @@ for codec in none gzip snappy lz4 zstd; do
 done
 pass metadata_topics
 
-# Stop: SIGTERM, exit 0, "stopped cleanly".
-kill -TERM "$pid"
-code=0
-wait "$pid" || code=$?
-pid=
-[[ $code == 0 ]] || fail "$script.clean_stop" "server-start exited $code"
-grep -q 'stopped cleanly' "$stderr_file" || fail "$script.clean_stop" "no 'stopped cleanly' on stderr"
-pass clean_stop
+stop_broker clean_stop
