@@ -11,7 +11,7 @@ export INTEROP_TIMEOUT=$limit
 passed=0
 failed=0
 
-for script in kcat.sh kafka_python.py confluent_kafka.py java_tools.sh kafkajs.sh; do
+for script in kcat.sh kafka_python.py confluent_kafka.py java_tools.sh kafkajs.sh streamlog_tools.sh; do
     printf '\n--- %s\n' "$script"
     log=$(mktemp)
     case $script in

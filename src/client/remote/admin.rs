@@ -81,6 +81,16 @@ impl RemoteAdmin {
     }
 }
 
+/// The first per-name failure of an admin call (topics, partitions, groups), as our error.
+fn first_failure(
+    results: Vec<std::result::Result<String, (String, rdkafka::types::RDKafkaErrorCode)>>,
+) -> Result<()> {
+    match results.into_iter().find_map(|r| r.err()) {
+        Some((name, code)) => Err(code_error(&name, code, &code.to_string())),
+        None => Ok(()),
+    }
+}
+
 /// Decodes a consumer-protocol assignment (what a classic group member was given).
 fn decode_assignment(bytes: &[u8]) -> Vec<(String, i32)> {
     if bytes.len() < 2 {
@@ -179,12 +189,7 @@ impl Admin for RemoteAdmin {
             .runtime
             .block_on(self.admin.create_topics([&topic], &self.options()))
             .map_err(|e| kafka_error(name, e))?;
-        for r in results {
-            if let Err((t, code)) = r {
-                return Err(code_error(&t, code, &code.to_string()));
-            }
-        }
-        Ok(())
+        first_failure(results)
     }
 
     fn delete_topic(&self, name: &str) -> Result<()> {
@@ -192,12 +197,7 @@ impl Admin for RemoteAdmin {
             .runtime
             .block_on(self.admin.delete_topics(&[name], &self.options()))
             .map_err(|e| kafka_error(name, e))?;
-        for r in results {
-            if let Err((t, code)) = r {
-                return Err(code_error(&t, code, &code.to_string()));
-            }
-        }
-        Ok(())
+        first_failure(results)
     }
 
     fn create_partitions(&self, name: &str, count: i32) -> Result<()> {
@@ -206,12 +206,7 @@ impl Admin for RemoteAdmin {
             .runtime
             .block_on(self.admin.create_partitions([&np], &self.options()))
             .map_err(|e| kafka_error(name, e))?;
-        for r in results {
-            if let Err((t, code)) = r {
-                return Err(code_error(&t, code, &code.to_string()));
-            }
-        }
-        Ok(())
+        first_failure(results)
     }
 
     fn list_offset(&self, topic: &str, partition: i32, spec: OffsetSpec) -> Result<i64> {
@@ -325,12 +320,7 @@ impl Admin for RemoteAdmin {
             .runtime
             .block_on(self.admin.delete_groups(&[group], &self.options()))
             .map_err(|e| kafka_error(group, e))?;
-        for r in results {
-            if let Err((g, code)) = r {
-                return Err(code_error(&g, code, &code.to_string()));
-            }
-        }
-        Ok(())
+        first_failure(results)
     }
 
     fn delete_group_offsets(

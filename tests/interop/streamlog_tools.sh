@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# streamlog's own tools over the wire (the rdkafka backend) against server-start: with
+# --bootstrap-server, and by finding the broker that owns the data dir.
+set -euo pipefail
+
+script=streamlog_tools
+. "$(dirname "$0")/_broker.sh"
+tools=$(dirname "$bin")
+start_broker group.initial.rebalance.delay.ms=0
+t() { timeout 60 "$tools/$1" "${@:2}"; }
+
+out=$(t topics --bootstrap-server "$b" --create --topic wire --partitions 2 2>&1) || fail "$script.topics" "$out"
+[[ $out == "Created topic wire." ]] || fail "$script.topics" "$out"
+out=$(t topics --bootstrap-server "$b" --describe --topic wire 2>&1) || fail "$script.topics" "$out"
+[[ $out == *$'PartitionCount: 2\tReplicationFactor: 1'* ]] || fail "$script.topics" "$out"
+[[ $(t topics --bootstrap-server "$b" --list) == wire ]] || fail "$script.topics" "list"
+pass topics
+
+printf 'k1\tone\nk2\ttwo\nk3\tthree\n' |
+    t console-producer --bootstrap-server "$b" --topic wire --property parse.key=true ||
+    fail "$script.produce" "console-producer failed"
+pass produce
+
+out=$(t console-consumer --bootstrap-server "$b" --topic wire --from-beginning --max-messages 3 \
+    --property print.key=true 2>/dev/null | sort) || fail "$script.consume" "console-consumer failed"
+[[ $out == $'k1\tone\nk2\ttwo\nk3\tthree' ]] || fail "$script.consume" "$out"
+pass consume
+
+out=$(t console-consumer --bootstrap-server "$b" --topic wire --from-beginning --group wg \
+    --max-messages 3 2>/dev/null | wc -l) || fail "$script.group" "console-consumer --group failed"
+[[ $out == 3 ]] || fail "$script.group" "read $out records"
+# The broker owns the data dir: the tools pointed at the dir go over the wire too.
+out=$(t consumer-groups --data-dir "$work/data" --describe --group wg --output json 2>/dev/null) ||
+    fail "$script.group" "consumer-groups failed"
+committed=$(python3 -c 'import json,sys; print(sum(json.loads(l)["current_offset"] for l in sys.stdin))' <<<"$out")
+[[ $committed == 3 ]] || fail "$script.group" "$out"
+pass group
+
+out=$(t topics --data-dir "$work/data" --delete --topic wire 2>&1) || fail "$script.delete" "$out"
+[[ -z $(t topics --bootstrap-server "$b" --list) ]] || fail "$script.delete" "topic still listed"
+pass delete
+
+out=$(timeout 30 "$tools/topics" --bootstrap-server 127.0.0.1:1 --list 2>&1) && fail "$script.unreachable" "succeeded"
+[[ $(wc -l <<<"$out") == 1 && $out == *"127.0.0.1:1"* || $out == *"transport"* ]] ||
+    fail "$script.unreachable" "$out"
+pass unreachable
+
+stop_broker shutdown
