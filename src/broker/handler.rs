@@ -11,25 +11,52 @@ use super::state::BrokerState;
 pub enum Outcome {
     /// Send this frame.
     Respond(Bytes),
+    /// Send this frame, made of encoded bytes and file regions (a zero-copy Fetch).
+    RespondParts(Vec<super::connection::Part>),
     /// Send nothing (Produce with acks=0).
     Silent,
     /// Close the connection (unparseable or unknown request), as Kafka does.
     Close(String),
 }
 
-fn encode(correlation_id: i32, api_key: ApiKey, version: i16, body: ResponseKind) -> Outcome {
+fn encode_frame(
+    correlation_id: i32,
+    api_key: ApiKey,
+    version: i16,
+    body: ResponseKind,
+) -> Result<Bytes, String> {
     let mut header = ResponseHeader::default();
     header.correlation_id = correlation_id;
     let mut buf = BytesMut::with_capacity(256);
     let header_version = api_key.response_header_version(version);
-    if let Err(e) = header.encode(&mut buf, header_version) {
-        return Outcome::Close(format!("cannot encode response header: {e:#}"));
+    header
+        .encode(&mut buf, header_version)
+        .map_err(|e| format!("cannot encode response header: {e:#}"))?;
+    body.encode(&mut buf, version)
+        .map_err(|e| format!("cannot encode {api_key:?} v{version} response: {e:#}"))?;
+    Ok(buf.freeze())
+}
+
+fn encode(correlation_id: i32, api_key: ApiKey, version: i16, body: ResponseKind) -> Outcome {
+    match encode_frame(correlation_id, api_key, version, body) {
+        Ok(frame) => Outcome::Respond(frame),
+        Err(e) => Outcome::Close(e),
     }
-    match body.encode(&mut buf, version) {
-        Ok(()) => Outcome::Respond(buf.freeze()),
-        Err(e) => Outcome::Close(format!(
-            "cannot encode {api_key:?} v{version} response: {e:#}"
-        )),
+}
+
+/// A Fetch response whose file-backed records are spliced in at send time.
+fn encode_fetch(correlation_id: i32, version: i16, reply: apis::fetch::FetchReply) -> Outcome {
+    let body = ResponseKind::Fetch(reply.response);
+    let frame = match encode_frame(correlation_id, ApiKey::Fetch, version, body) {
+        Ok(frame) => frame,
+        Err(e) => return Outcome::Close(e),
+    };
+    if reply.regions.is_empty() {
+        return Outcome::Respond(frame);
+    }
+    match apis::fetch::splice(frame, reply.regions, version) {
+        Ok(parts) => Outcome::RespondParts(parts),
+        Err(e) => Outcome::Close(e),
     }
 }
 
@@ -111,7 +138,10 @@ pub async fn handle(state: &BrokerState, peer: std::net::SocketAddr, mut frame: 
             Some(resp) => ResponseKind::Produce(resp),
             None => return Outcome::Silent,
         },
-        RequestKind::Fetch(r) => ResponseKind::Fetch(apis::fetch::handle(state, r, version).await),
+        RequestKind::Fetch(r) => {
+            let reply = apis::fetch::handle(state, r, version).await;
+            return encode_fetch(correlation_id, version, reply);
+        }
         RequestKind::ListOffsets(r) => {
             ResponseKind::ListOffsets(apis::list_offsets::handle(state, r, version))
         }

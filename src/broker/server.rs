@@ -37,6 +37,12 @@ async fn serve_connection(
                     return;
                 }
             }
+            Outcome::RespondParts(parts) => {
+                if let Err(e) = conn.write_parts(&parts).await {
+                    tracing::debug!(error = %e, "closing connection");
+                    return;
+                }
+            }
             Outcome::Silent => {}
             Outcome::Close(reason) => {
                 tracing::info!(%reason, "closing connection after a bad request");

@@ -22,4 +22,6 @@ pub mod unified;
 
 pub use codec::{ProducerRecord, StoredRecord};
 pub use config::LogConfig;
-pub use unified::{AppendInfo, FetchData, Mode, Position, UnifiedLog};
+pub use unified::{
+    AppendInfo, FetchData, FetchSlice, FileRegion, Mode, Position, Records, UnifiedLog,
+};

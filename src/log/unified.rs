@@ -57,6 +57,131 @@ pub struct FetchData {
     pub log_end_offset: i64,
 }
 
+/// Record bytes of a fetch: read into memory, or left in the segment file.
+#[derive(Debug, Clone)]
+pub enum Records {
+    /// Complete batches, read and CRC-checked.
+    Memory(Bytes),
+    /// Complete batches still in a segment file.
+    File(FileRegion),
+}
+
+impl Records {
+    /// Number of record bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            Records::Memory(b) => b.len(),
+            Records::File(r) => r.len,
+        }
+    }
+
+    /// True when there are no record bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A byte range of an open segment file. Segments are append-only below the published log
+/// end, and an unlinked segment stays readable through the open handle, so the range holds
+/// the same bytes for as long as the handle lives.
+#[derive(Debug, Clone)]
+pub struct FileRegion {
+    /// The segment file.
+    pub file: Arc<File>,
+    /// First byte.
+    pub position: u64,
+    /// Number of bytes.
+    pub len: usize,
+}
+
+/// Whole batches found for a fetch (see [`UnifiedLog::read_records`]).
+#[derive(Debug, Clone)]
+pub struct FetchSlice {
+    /// Zero or more complete batches.
+    pub records: Records,
+    /// Where to continue reading.
+    pub next: Position,
+    /// The log start offset when read.
+    pub log_start_offset: i64,
+    /// The log end offset (high watermark on one node) when read.
+    pub log_end_offset: i64,
+}
+
+/// The readable bytes `pos.byte..end` of one segment.
+struct SegmentSpan {
+    pos: Position,
+    file: Arc<File>,
+    path: PathBuf,
+    end: u64,
+}
+
+enum Readable {
+    /// Nothing to read yet at this position (the end of the log).
+    End(Position),
+    Segment(SegmentSpan),
+}
+
+fn torn(path: &Path, position: u64) -> Error {
+    Error::CorruptRecord {
+        path: path.to_path_buf(),
+        position,
+        reason: "batch runs past the end of the written log".to_string(),
+    }
+}
+
+/// Whole batches of `seg` up to `max_bytes` (at least one), found by reading only their
+/// 61-byte headers.
+fn region_batches(seg: &SegmentSpan, max_bytes: usize) -> Result<(FileRegion, Position)> {
+    let SegmentSpan {
+        pos,
+        file,
+        path,
+        end,
+    } = seg;
+    let limit = pos.byte.saturating_add(max_bytes as u64);
+    let mut at = pos.byte;
+    let mut last: Option<BatchHeader> = None;
+    let mut header = [0u8; batch::HEADER_LEN];
+    while at + batch::HEADER_LEN as u64 <= *end {
+        read_exact(file, path, &mut header, at)?;
+        let h = match BatchHeader::parse(&header) {
+            Ok(h) => h,
+            Err(e) if last.is_none() => {
+                return Err(Error::CorruptRecord {
+                    path: path.clone(),
+                    position: at,
+                    reason: match e {
+                        batch::BatchError::Incomplete => "truncated batch header".to_string(),
+                        batch::BatchError::Corrupt(why) => why,
+                    },
+                });
+            }
+            // Stop before a bad header; the next fetch starts there and reports it.
+            Err(_) => break,
+        };
+        let next = at + h.size() as u64;
+        if next > *end || (next > limit && last.is_some()) {
+            break;
+        }
+        last = Some(h);
+        at = next;
+    }
+    let Some(last) = last else {
+        return Err(torn(path, pos.byte));
+    };
+    let region = FileRegion {
+        file: file.clone(),
+        position: pos.byte,
+        len: (at - pos.byte) as usize,
+    };
+    let next = Position {
+        segment: pos.segment,
+        byte: at,
+        offset: last.next_offset().max(pos.offset),
+    };
+    Ok((region, next))
+}
+
 /// Where an append landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendInfo {
@@ -617,21 +742,62 @@ impl UnifiedLog {
     /// # Errors
     /// `OffsetOutOfRange` if retention removed `pos`, `CorruptRecord` on a batch that fails its
     /// CRC (a corrupt batch is never returned as data).
-    pub fn read(&self, mut pos: Position, max_bytes: usize) -> Result<FetchData> {
+    pub fn read(&self, pos: Position, max_bytes: usize) -> Result<FetchData> {
         let state = self.state()?;
+        let (records, next) = match self.seek_readable(pos, &state)? {
+            Readable::End(pos) => (Bytes::new(), pos),
+            Readable::Segment(seg) => self.copy_batches(&seg, max_bytes)?,
+        };
+        Ok(FetchData {
+            records,
+            next,
+            log_start_offset: state.log_start_offset,
+            log_end_offset: state.log_end_offset,
+        })
+    }
+
+    /// Like [`read`](Self::read), but a read of `copy_below` bytes or more is returned as a
+    /// range of the segment file, for the broker to send with `sendfile` as Kafka does: the
+    /// record bytes never pass through this process. Such a range is found from the batch
+    /// headers alone and is not CRC-checked here (Kafka does not check on fetch either; the
+    /// consumer checks, and recovery checks after a crash).
+    pub fn read_records(
+        &self,
+        pos: Position,
+        max_bytes: usize,
+        copy_below: usize,
+    ) -> Result<FetchSlice> {
+        let state = self.state()?;
+        let (records, next) = match self.seek_readable(pos, &state)? {
+            Readable::End(pos) => (Records::Memory(Bytes::new()), pos),
+            Readable::Segment(seg) => {
+                if max_bytes.min((seg.end - seg.pos.byte) as usize) < copy_below {
+                    let (b, next) = self.copy_batches(&seg, max_bytes)?;
+                    (Records::Memory(b), next)
+                } else {
+                    let (r, next) = region_batches(&seg, max_bytes)?;
+                    (Records::File(r), next)
+                }
+            }
+        };
+        Ok(FetchSlice {
+            records,
+            next,
+            log_start_offset: state.log_start_offset,
+            log_end_offset: state.log_end_offset,
+        })
+    }
+
+    /// Finds the segment bytes readable at `pos`, moving on to the next segment when `pos` is
+    /// at the end of a closed one.
+    fn seek_readable(&self, mut pos: Position, state: &LogState) -> Result<Readable> {
         if pos.offset < state.log_start_offset {
-            return Err(self.out_of_range(pos.offset, &state));
+            return Err(self.out_of_range(pos.offset, state));
         }
         loop {
-            let empty = |pos: Position| FetchData {
-                records: Bytes::new(),
-                next: pos,
-                log_start_offset: state.log_start_offset,
-                log_end_offset: state.log_end_offset,
-            };
             if pos.segment > state.active_base {
                 // The log was truncated or recreated under us.
-                return Err(self.out_of_range(pos.offset, &state));
+                return Err(self.out_of_range(pos.offset, state));
             }
             let file = self.reader(pos.segment)?;
             let path = self.dir.join(segment::file_name(pos.segment, "log"));
@@ -640,69 +806,78 @@ impl UnifiedLog {
             } else {
                 file.metadata().at(&path)?.len()
             };
-            if pos.byte >= end {
-                if pos.segment == state.active_base {
-                    return Ok(empty(pos));
-                }
-                let next = segment::list_segments(&self.dir)?
-                    .into_iter()
-                    .find(|&b| b > pos.segment);
-                match next {
-                    Some(b) => {
-                        pos = Position {
-                            segment: b,
-                            byte: 0,
-                            offset: pos.offset.max(b),
-                        };
-                        continue;
+            if pos.byte < end {
+                return Ok(Readable::Segment(SegmentSpan {
+                    pos,
+                    file,
+                    path,
+                    end,
+                }));
+            }
+            if pos.segment == state.active_base {
+                return Ok(Readable::End(pos));
+            }
+            let next = segment::list_segments(&self.dir)?
+                .into_iter()
+                .find(|&b| b > pos.segment);
+            match next {
+                Some(b) => {
+                    pos = Position {
+                        segment: b,
+                        byte: 0,
+                        offset: pos.offset.max(b),
                     }
-                    None => return Ok(empty(pos)),
                 }
+                None => return Ok(Readable::End(pos)),
             }
-            let want = (max_bytes.max(batch::HEADER_LEN) as u64).min(end - pos.byte) as usize;
-            let mut buf = BytesMut::zeroed(want);
-            read_exact(&file, &path, &mut buf, pos.byte)?;
-            // One batch larger than max_bytes is still returned whole, as Kafka does.
-            if let Ok(h) = BatchHeader::parse(&buf)
-                && h.size() > buf.len()
-                && pos.byte + h.size() as u64 <= end
-            {
-                buf = BytesMut::zeroed(h.size());
-                read_exact(&file, &path, &mut buf, pos.byte)?;
-            }
-            let mut iter = batch::BatchIter::new(&buf, true);
-            let mut last: Option<BatchHeader> = None;
-            for (_, h) in iter.by_ref() {
-                last = Some(h);
-            }
-            if let Some((at, reason)) = iter.error.take() {
-                return Err(Error::CorruptRecord {
-                    path,
-                    position: pos.byte + at as u64,
-                    reason,
-                });
-            }
-            let used = iter.position();
-            if used == 0 {
-                return Err(Error::CorruptRecord {
-                    path,
-                    position: pos.byte,
-                    reason: "batch runs past the end of the written log".to_string(),
-                });
-            }
-            buf.truncate(used);
-            let next_offset = last.map_or(pos.offset, |h| h.next_offset().max(pos.offset));
-            return Ok(FetchData {
-                records: buf.freeze(),
-                next: Position {
-                    segment: pos.segment,
-                    byte: pos.byte + used as u64,
-                    offset: next_offset,
-                },
-                log_start_offset: state.log_start_offset,
-                log_end_offset: state.log_end_offset,
+        }
+    }
+
+    /// Reads whole, CRC-checked batches of `seg` into memory.
+    fn copy_batches(&self, seg: &SegmentSpan, max_bytes: usize) -> Result<(Bytes, Position)> {
+        let SegmentSpan {
+            pos,
+            file,
+            path,
+            end,
+        } = seg;
+        let want = (max_bytes.max(batch::HEADER_LEN) as u64).min(end - pos.byte) as usize;
+        let mut buf = BytesMut::zeroed(want);
+        read_exact(file, path, &mut buf, pos.byte)?;
+        // One batch larger than max_bytes is still returned whole, as Kafka does.
+        if let Ok(h) = BatchHeader::parse(&buf)
+            && h.size() > buf.len()
+            && pos.byte + h.size() as u64 <= *end
+        {
+            buf = BytesMut::zeroed(h.size());
+            read_exact(file, path, &mut buf, pos.byte)?;
+        }
+        let mut iter = batch::BatchIter::new(&buf, true);
+        let mut last: Option<BatchHeader> = None;
+        for (_, h) in iter.by_ref() {
+            last = Some(h);
+        }
+        if let Some((at, reason)) = iter.error.take() {
+            return Err(Error::CorruptRecord {
+                path: path.clone(),
+                position: pos.byte + at as u64,
+                reason,
             });
         }
+        let used = iter.position();
+        if used == 0 {
+            return Err(torn(path, pos.byte));
+        }
+        buf.truncate(used);
+        let next_offset = last.map_or(pos.offset, |h| h.next_offset().max(pos.offset));
+        Ok((
+            buf.freeze(),
+            Position {
+                segment: pos.segment,
+                byte: pos.byte + used as u64,
+                offset: next_offset,
+            },
+        ))
     }
 
     /// The largest timestamp in the log and the offset of the batch holding it (ListOffsets
@@ -807,6 +982,48 @@ mod tests {
         overrides.insert("segment.bytes".to_string(), "300".to_string());
         overrides.insert("index.interval.bytes".to_string(), "50".to_string());
         LogConfig::from_overrides(&overrides)
+    }
+
+    /// The bytes a region stands for.
+    fn region_bytes(r: &FileRegion) -> Vec<u8> {
+        let mut buf = vec![0u8; r.len];
+        r.file.read_exact_at(&mut buf, r.position).unwrap();
+        buf
+    }
+
+    #[test]
+    fn file_regions_hold_the_same_whole_batches_as_copied_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdir = dir.path().join("t-0");
+        UnifiedLog::create(&pdir).unwrap();
+        let mut overrides = BTreeMap::new();
+        overrides.insert("segment.bytes".to_string(), "3000".to_string());
+        let config = LogConfig::from_overrides(&overrides);
+        let log = UnifiedLog::open(pdir, "t", 0, config, Mode::Write).unwrap();
+        for i in 0..60 {
+            let v = format!("{i:>3}").repeat(40);
+            log.append(&mut batch(&[&v, &v])).unwrap();
+        }
+        for (from, max_bytes) in [(0, 1), (0, 700), (7, 2500), (33, 100_000)] {
+            let mut pos = log.locate(from).unwrap();
+            loop {
+                let copied = log.read(pos, max_bytes).unwrap();
+                let sliced = log.read_records(pos, max_bytes, 0).unwrap();
+                assert_eq!(sliced.next, copied.next, "from {from}, max {max_bytes}");
+                match sliced.records {
+                    Records::File(r) => assert_eq!(region_bytes(&r), copied.records.to_vec()),
+                    Records::Memory(b) => {
+                        assert!(b.is_empty() && copied.records.is_empty());
+                        break;
+                    }
+                }
+                // Below the threshold the same read comes back in memory.
+                let small = log.read_records(pos, max_bytes, usize::MAX).unwrap();
+                assert!(matches!(small.records, Records::Memory(ref b) if *b == copied.records));
+                pos = copied.next;
+            }
+            assert_eq!(pos.offset, 120);
+        }
     }
 
     #[test]
