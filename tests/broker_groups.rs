@@ -782,6 +782,44 @@ fn silent_members_expire_after_their_session_timeout() {
 }
 
 #[test]
+fn offsets_committed_with_a_retention_expire_and_others_stay() {
+    let dir = TempDir::new().unwrap();
+    let broker = Broker::start(dir.path(), &["offsets.retention.check.interval.ms=100"]);
+    let mut c = broker.connect();
+    c.create_topic("t", 1);
+    // OffsetCommit v2-v4 carry retention_time_ms; -1 means the broker's default (7 days).
+    let commit_v2 = |c: &mut Client, group: &str, offset: i64, retention_ms: i64| {
+        let mut p = OffsetCommitRequestPartition::default();
+        p.partition_index = 0;
+        p.committed_offset = offset;
+        let mut t = OffsetCommitRequestTopic::default();
+        t.name = TopicName(s("t"));
+        t.partitions = vec![p];
+        let mut req = OffsetCommitRequest::default();
+        req.group_id = group_id(group);
+        req.generation_id_or_member_epoch = -1;
+        req.retention_time_ms = retention_ms;
+        req.topics = vec![t];
+        let resp = c.call(&req, 2);
+        assert_eq!(resp.topics[0].partitions[0].error_code, NONE);
+    };
+    commit_v2(&mut c, "short", 3, 300);
+    commit_v2(&mut c, "default", 4, -1);
+    assert_eq!(c.commit("latest", -1, "", "t", 5), NONE);
+    assert_eq!(c.committed("short"), vec![(("t".to_string(), 0), 3)]);
+    let committed = Instant::now();
+    wait_for(
+        "the short-lived offset to expire",
+        || c.committed("short").is_empty().then_some(()),
+        || broker.log(),
+    );
+    assert!(committed.elapsed() >= Duration::from_millis(250));
+    assert_eq!(c.committed("default"), vec![(("t".to_string(), 0), 4)]);
+    assert_eq!(c.committed("latest"), vec![(("t".to_string(), 0), 5)]);
+    broker.stop();
+}
+
+#[test]
 fn an_empty_groups_first_join_waits_the_initial_delay_not_the_session_timeout() {
     let dir = TempDir::new().unwrap();
     let broker = Broker::start(dir.path(), &["group.initial.rebalance.delay.ms=700"]);

@@ -42,6 +42,8 @@ pub struct BrokerConfig {
     pub group_max_session_timeout: Duration,
     /// `offsets.retention.minutes`.
     pub offsets_retention: Duration,
+    /// `offsets.retention.check.interval.ms`.
+    pub offsets_retention_check_interval: Duration,
 }
 
 impl Default for BrokerConfig {
@@ -62,6 +64,7 @@ impl Default for BrokerConfig {
             group_min_session_timeout: Duration::from_millis(6000),
             group_max_session_timeout: Duration::from_millis(1_800_000),
             offsets_retention: Duration::from_secs(7 * 24 * 3600),
+            offsets_retention_check_interval: Duration::from_millis(600_000),
         }
     }
 }
@@ -200,6 +203,10 @@ impl BrokerConfig {
                 }
                 "offsets.retention.minutes" => {
                     c.offsets_retention = Duration::from_secs(num(k, v)?.max(1) as u64 * 60)
+                }
+                "offsets.retention.check.interval.ms" => {
+                    c.offsets_retention_check_interval =
+                        Duration::from_millis(num(k, v)?.max(1) as u64)
                 }
                 k if is_ignored_key(k) => ignored.push(k.to_string()),
                 other => ignored.push(other.to_string()),

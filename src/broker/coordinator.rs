@@ -370,6 +370,9 @@ struct Group {
     rebalance: Option<Rebalance>,
     /// A member joined during the initial delay, which extends it.
     new_member_added: bool,
+    /// When the group last became Empty (ms since the epoch): its offsets expire
+    /// `offsets.retention.minutes` after that.
+    empty_since_ms: i64,
 }
 
 impl Group {
@@ -388,6 +391,7 @@ impl Group {
             sync_deadline: None,
             rebalance: None,
             new_member_added: false,
+            empty_since_ms: crate::log::unified::now_ms(),
         }
     }
 
@@ -770,6 +774,7 @@ impl GroupCoordinator {
         g.generation += 1;
         if g.members.is_empty() {
             g.state = ClassicGroupState::Empty;
+            g.empty_since_ms = crate::log::unified::now_ms();
             g.protocol_name = None;
             g.leader = None;
             tracing::info!(group = %g.id, generation = g.generation, "group is empty");
@@ -1345,6 +1350,44 @@ impl GroupCoordinator {
         }
     }
 
+    /// What offset expiration needs to know of a group.
+    pub fn retention_view(&self, group_id: &str) -> RetentionView {
+        let groups = self.lock();
+        let Some(g) = groups.get(group_id) else {
+            return RetentionView::Unknown;
+        };
+        if g.state == ClassicGroupState::Empty && g.pending_members.is_empty() {
+            return match g.protocol_type {
+                Some(_) => RetentionView::Empty {
+                    since_ms: g.empty_since_ms,
+                },
+                None => RetentionView::Standalone,
+            };
+        }
+        if g.state == ClassicGroupState::Stable
+            && g.protocol_type.as_deref() == Some(CONSUMER_PROTOCOL)
+            && let Some(topics) = g.subscribed_topics()
+        {
+            return RetentionView::Subscribed(topics);
+        }
+        RetentionView::Active
+    }
+
+    /// Forgets a group that is Empty with nothing pending (Kafka's move to Dead once its
+    /// offsets are gone); true if it was forgotten.
+    pub fn forget_if_empty(&self, group_id: &str) -> bool {
+        let mut groups = self.lock();
+        let empty = groups.get(group_id).is_some_and(|g| {
+            g.state == ClassicGroupState::Empty
+                && g.members.is_empty()
+                && g.pending_members.is_empty()
+        });
+        if empty {
+            groups.remove(group_id);
+        }
+        empty
+    }
+
     /// Whether the group's offsets may be deleted, and which not.
     pub fn offset_delete_check(&self, group_id: &str) -> OffsetDeleteCheck {
         let groups = self.lock();
@@ -1374,6 +1417,24 @@ impl GroupCoordinator {
             }
         }
     }
+}
+
+/// A group as committed-offset expiration sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetentionView {
+    /// Not in memory (never joined since the broker started).
+    Unknown,
+    /// Empty, with a protocol type: everything expires a retention after it became empty.
+    Empty {
+        /// When it became empty, ms since the epoch.
+        since_ms: i64,
+    },
+    /// Known but never joined by members (only commits): each offset expires on its own.
+    Standalone,
+    /// A stable consumer group subscribed to these topics: offsets of other topics expire.
+    Subscribed(HashSet<String>),
+    /// Members are active: nothing expires.
+    Active,
 }
 
 /// A sign of life from a member.

@@ -10,6 +10,7 @@ pub mod config;
 pub mod connection;
 pub mod coordinator;
 pub mod handler;
+pub mod offset_expiry;
 pub mod producers;
 pub mod server;
 pub mod state;

@@ -63,6 +63,9 @@ pub async fn run(
     tokio::pin!(shutdown);
     let mut retention = tokio::time::interval(state.config().retention_check_interval);
     retention.tick().await;
+    let mut offsets_retention =
+        tokio::time::interval(state.config().offsets_retention_check_interval);
+    offsets_retention.tick().await;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -82,6 +85,15 @@ pub async fn run(
                         tracing::warn!(log = ?log, error = %e, "retention check failed");
                     }
                 }
+            },
+            _ = offsets_retention.tick() => {
+                let state = state.clone();
+                let now = crate::log::unified::now_ms();
+                // File work: off the async workers.
+                let _ = tokio::task::spawn_blocking(move || {
+                    super::offset_expiry::expire_offsets(&state, now)
+                })
+                .await;
             },
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {},
             _ = &mut shutdown => break,

@@ -37,6 +37,8 @@ struct Inner {
     producers: super::producers::ProducerStates,
     /// The consumer groups' coordinator (classic protocol).
     coordinator: Arc<super::coordinator::GroupCoordinator>,
+    /// When this broker started, ms since the epoch.
+    started_ms: i64,
 }
 
 impl BrokerState {
@@ -54,6 +56,7 @@ impl BrokerState {
                 positions: Mutex::new(HashMap::new()),
                 producers: Default::default(),
                 coordinator,
+                started_ms: crate::log::unified::now_ms(),
             }),
         })
     }
@@ -61,6 +64,11 @@ impl BrokerState {
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
+    }
+
+    /// When this broker started, ms since the epoch.
+    pub fn started_ms(&self) -> i64 {
+        self.inner.started_ms
     }
 
     /// The broker's settings.

@@ -28,6 +28,10 @@ pub struct CommittedOffset {
     /// When it was committed, ms since the epoch.
     #[serde(default)]
     pub commit_timestamp: i64,
+    /// When it expires, if the committer said (OffsetCommit v2-v4 `retention_time_ms`); else
+    /// the broker's `offsets.retention.minutes` decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_timestamp: Option<i64>,
 }
 
 /// What a member consumes.
@@ -190,13 +194,25 @@ impl Groups {
         offset: i64,
         metadata: &str,
     ) -> Result<()> {
-        let dir = self.ensure(group)?;
         let c = CommittedOffset {
             offset,
             metadata: metadata.to_string(),
             commit_timestamp: crate::log::unified::now_ms(),
+            expire_timestamp: None,
         };
-        let bytes = serde_json::to_vec(&c).map_err(|e| Error::Codec(e.to_string()))?;
+        self.commit_entry(group, topic, partition, &c)
+    }
+
+    /// Writes one partition's commit as given.
+    pub fn commit_entry(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: i32,
+        c: &CommittedOffset,
+    ) -> Result<()> {
+        let dir = self.ensure(group)?;
+        let bytes = serde_json::to_vec(c).map_err(|e| Error::Codec(e.to_string()))?;
         fsutil::write_atomic(
             &dir.join("offsets")
                 .join(partition_file(topic, partition, "json")),

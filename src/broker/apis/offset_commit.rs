@@ -9,6 +9,7 @@ use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 
 use super::super::state::BrokerState;
 use super::code;
+use crate::engine::group::CommittedOffset;
 
 /// Kafka's `offset.metadata.max.bytes` default.
 const MAX_METADATA_BYTES: usize = 4096;
@@ -28,6 +29,11 @@ pub fn handle(state: &BrokerState, req: OffsetCommitRequest, version: i16) -> Of
         instance,
     );
     let engine = state.engine();
+    let now = crate::log::unified::now_ms();
+    // v2-v4 let the committer set the retention; -1 (and later versions) leave it to the
+    // broker's offsets.retention.minutes.
+    let expire_timestamp = (version <= 4 && req.retention_time_ms >= 0)
+        .then(|| now.saturating_add(req.retention_time_ms));
     let mut resp = OffsetCommitResponse::default();
     resp.topics = req
         .topics
@@ -50,12 +56,17 @@ pub fn handle(state: &BrokerState, req: OffsetCommitRequest, version: i16) -> Of
                     } else if metadata.len() > MAX_METADATA_BYTES {
                         code::OFFSET_METADATA_TOO_LARGE
                     } else {
-                        match engine.groups().commit_with_metadata(
+                        let commit = CommittedOffset {
+                            offset: p.committed_offset,
+                            metadata: metadata.to_string(),
+                            commit_timestamp: now,
+                            expire_timestamp,
+                        };
+                        match engine.groups().commit_entry(
                             &group,
                             &t.name.0,
                             p.partition_index,
-                            p.committed_offset,
-                            metadata,
+                            &commit,
                         ) {
                             Ok(()) => code::NONE,
                             Err(e) => {
