@@ -180,13 +180,6 @@ impl BrokerState {
 
     /// A topic by id (Fetch v13+ and Metadata v10+ name topics by id).
     pub fn topic_by_id(&self, id: uuid::Uuid) -> Result<Option<TopicMetadata>> {
-        for name in self.inner.engine.list_topics()? {
-            if let Ok(t) = self.inner.engine.topic(&name)
-                && t.topic_id == id
-            {
-                return Ok(Some(t));
-            }
-        }
-        Ok(None)
+        self.inner.engine.topic_by_id(id)
     }
 }

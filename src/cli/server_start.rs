@@ -70,7 +70,7 @@ pub fn run(args: ServerStartArgs) -> anyhow::Result<ExitCode> {
     }
     let advertised = format!("{}:{}", config.advertised_host, config.advertised_port);
     let _claim = broker::claim_data_dir(&data_dir, &advertised)?;
-    let state = BrokerState::new(engine, config.clone())?;
+    let state = BrokerState::new(engine.into_exclusive()?, config.clone())?;
     runtime.block_on(async {
         println!(
             "streamlog broker listening on {local} (PLAINTEXT, advertised as {advertised}), data in {}",

@@ -17,6 +17,7 @@ pub mod topic;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use crate::error::{Error, IoContext, Result};
 use crate::log::unified::now_ms;
@@ -46,6 +47,9 @@ impl Default for EngineConfig {
     }
 }
 
+/// Every topic's metadata, held in memory by the data dir's single owner.
+type TopicCache = Arc<RwLock<BTreeMap<String, TopicMetadata>>>;
+
 /// An open data dir.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -53,6 +57,8 @@ pub struct Engine {
     meta: PathBuf,
     config: EngineConfig,
     groups: Groups,
+    /// Set once the engine owns the data dir alone (see [`Engine::into_exclusive`]).
+    topics: Option<TopicCache>,
 }
 
 fn data_dir_error(dir: &Path, e: impl std::fmt::Display) -> Error {
@@ -91,7 +97,53 @@ impl Engine {
             groups: Groups::new(meta.join("groups")),
             meta,
             config,
+            topics: None,
         })
+    }
+
+    /// This engine is the data dir's only user from now on (`server-start` holds the server
+    /// lock, so the tools go through it): topic metadata is read once and then served from
+    /// memory, kept current by this engine's own changes. Produce and Fetch would otherwise
+    /// read a topic file per request.
+    pub fn into_exclusive(mut self) -> Result<Engine> {
+        let mut all = BTreeMap::new();
+        for name in self.list_topics()? {
+            match self.topic(&name) {
+                Ok(meta) => {
+                    all.insert(name, meta);
+                }
+                Err(e) => tracing::warn!(topic = %name, error = %e, "skipping unreadable topic"),
+            }
+        }
+        self.topics = Some(Arc::new(RwLock::new(all)));
+        Ok(self)
+    }
+
+    fn cached<T>(&self, f: impl FnOnce(&BTreeMap<String, TopicMetadata>) -> T) -> Option<T> {
+        let cache = self.topics.as_ref()?;
+        let map = cache.read().unwrap_or_else(|e| e.into_inner());
+        Some(f(&map))
+    }
+
+    fn update_cache(&self, f: impl FnOnce(&mut BTreeMap<String, TopicMetadata>)) {
+        if let Some(cache) = &self.topics {
+            f(&mut cache.write().unwrap_or_else(|e| e.into_inner()));
+        }
+    }
+
+    /// A topic by its id.
+    pub fn topic_by_id(&self, id: uuid::Uuid) -> Result<Option<TopicMetadata>> {
+        if let Some(found) = self.cached(|m| m.values().find(|t| t.topic_id == id).cloned()) {
+            return Ok(found);
+        }
+        for name in self.list_topics()? {
+            if let Ok(t) = self.topic(&name)
+                && t.topic_id == id
+            {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
     }
 
     /// The data dir's path.
@@ -138,6 +190,9 @@ impl Engine {
 
     /// Names of every topic, sorted.
     pub fn list_topics(&self) -> Result<Vec<String>> {
+        if let Some(names) = self.cached(|m| m.keys().cloned().collect()) {
+            return Ok(names);
+        }
         let dir = self.meta.join("topics");
         let mut names = Vec::new();
         for entry in std::fs::read_dir(&dir).at(&dir)? {
@@ -161,6 +216,9 @@ impl Engine {
     /// `UnknownTopic` if it does not exist.
     pub fn topic(&self, name: &str) -> Result<TopicMetadata> {
         topic::validate_name(name)?;
+        if let Some(found) = self.cached(|m| m.get(name).cloned()) {
+            return found.ok_or_else(|| Error::UnknownTopic(name.to_string()));
+        }
         let path = self.topic_file(name);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
@@ -254,7 +312,11 @@ impl Engine {
 
     fn write_topic(&self, meta: &TopicMetadata) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(meta).map_err(|e| Error::Codec(e.to_string()))?;
-        fsutil::write_atomic(&self.topic_file(&meta.name), &bytes)
+        fsutil::write_atomic(&self.topic_file(&meta.name), &bytes)?;
+        self.update_cache(|m| {
+            m.insert(meta.name.clone(), meta.clone());
+        });
+        Ok(())
     }
 
     /// Deletes a topic: the metadata file goes first (atomically), then the partition data and
@@ -264,6 +326,9 @@ impl Engine {
         let meta = self.topic(name)?;
         let path = self.topic_file(name);
         std::fs::remove_file(&path).at(&path)?;
+        self.update_cache(|m| {
+            m.remove(name);
+        });
         for p in 0..meta.partitions {
             let dir = self.partition_dir(name, p);
             // Kafka's delete-dir name, with the topic cut short so it fits in 255 bytes.
@@ -354,5 +419,41 @@ impl Engine {
             self.log_config(meta),
             mode,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exclusive_engine_serves_its_own_topic_changes_from_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = Engine::open(dir.path(), EngineConfig::default()).unwrap();
+        before
+            .create_topic("old", Some(1), None, BTreeMap::new())
+            .unwrap();
+        let e = Engine::open(dir.path(), EngineConfig::default())
+            .unwrap()
+            .into_exclusive()
+            .unwrap();
+        assert_eq!(e.list_topics().unwrap(), vec!["old".to_string()]);
+        let t = e.create_topic("t", Some(2), None, BTreeMap::new()).unwrap();
+        assert_eq!(e.topic_by_id(t.topic_id).unwrap(), Some(t.clone()));
+        assert_eq!(e.create_partitions("t", 3).unwrap().partitions, 3);
+        let set = BTreeMap::from([("retention.ms".to_string(), "1000".to_string())]);
+        e.alter_topic_configs("t", &set, &[]).unwrap();
+        let now = e.topic("t").unwrap();
+        assert_eq!((now.partitions, now.configs.clone()), (3, set));
+        // The memory agrees with the files a fresh reader sees.
+        let fresh = Engine::open(dir.path(), EngineConfig::default()).unwrap();
+        assert_eq!(fresh.topic("t").unwrap(), now);
+        e.delete_topic("old").unwrap();
+        assert!(matches!(e.topic("old"), Err(Error::UnknownTopic(_))));
+        assert_eq!(e.list_topics().unwrap(), fresh.list_topics().unwrap());
+        assert_eq!(
+            e.topic_by_id(t.topic_id).unwrap().map(|t| t.partitions),
+            Some(3)
+        );
     }
 }

@@ -84,10 +84,12 @@ impl LogSegment {
         Ok(self.log.metadata().at(&self.path)?.len())
     }
 
-    /// True when the `.log` file has been unlinked (its topic was deleted under us).
-    pub fn is_deleted(&self) -> Result<bool> {
+    /// The `.log` file's length, or None when it has been unlinked (its topic was deleted
+    /// under us): one `fstat` for both.
+    pub fn live_len(&self) -> Result<Option<u64>> {
         use std::os::unix::fs::MetadataExt;
-        Ok(self.log.metadata().at(&self.path)?.nlink() == 0)
+        let m = self.log.metadata().at(&self.path)?;
+        Ok((m.nlink() != 0).then_some(m.len()))
     }
 
     /// fsyncs the log and its indexes.

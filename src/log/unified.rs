@@ -524,12 +524,11 @@ impl UnifiedLog {
         let Some(w) = guard.as_mut() else {
             unreachable!("writer was just set")
         };
-        if w.active.is_deleted()? {
+        let Some(len) = w.active.live_len()? else {
             return Err(Error::UnknownTopic(self.topic.clone()));
-        }
+        };
         // A writer that died between writing a batch and publishing it leaves bytes past the
         // published size: keep what is whole and valid, cut a torn tail.
-        let len = w.active.file_len()?;
         if len != state.active_size {
             super::recovery::recover_tail(
                 &mut state,
