@@ -23,7 +23,7 @@ _console__consumer() {
 
     case "${cmd}" in
         console__consumer)
-            opts="-h -V --topic --include --partition --offset --from-beginning --group --max-messages --timeout-ms --skip-message-on-error --isolation-level --formatter-property --property --command-property --consumer-property --data-dir --bootstrap-server --command-config --output --help --version"
+            opts="-h -V --topic --include --partition --offset --from-beginning --group --max-messages --timeout-ms --skip-message-on-error --isolation-level --formatter-property --property --consumer-property --data-dir --bootstrap-server --context --command-config --command-property --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -73,10 +73,6 @@ _console__consumer() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --command-property)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -85,7 +81,15 @@ _console__consumer() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-property)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

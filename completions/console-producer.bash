@@ -23,7 +23,7 @@ _console__producer() {
 
     case "${cmd}" in
         console__producer)
-            opts="-h -V --topic --sync --compression-codec --batch-size --timeout --request-required-acks --reader-property --property --command-property --producer-property --data-dir --bootstrap-server --command-config --output --help --version"
+            opts="-h -V --topic --sync --compression-codec --batch-size --timeout --request-required-acks --reader-property --property --producer-property --data-dir --bootstrap-server --context --command-config --command-property --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -61,10 +61,6 @@ _console__producer() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --command-property)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -73,7 +69,15 @@ _console__producer() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-property)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -4,10 +4,12 @@ complete -c console-producer -l batch-size -d 'Bytes of records per batch when n
 complete -c console-producer -l timeout -d 'Milliseconds a partial batch may wait for more lines (linger.ms)' -r
 complete -c console-producer -l request-required-acks -d 'Acknowledgements required (-1/all, 0, 1). Embedded appends are complete when they return, so every value behaves like all' -r
 complete -c console-producer -l property -l reader-property -d 'A line reader property, key=value: parse.key, key.separator, parse.headers, headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error' -r
-complete -c console-producer -l producer-property -l command-property -d 'A producer config, key=value: batch.size, linger.ms, compression.type, client.id' -r
+complete -c console-producer -l producer-property -d 'A producer config, key=value (batch.size, linger.ms, compression.type, client.id, acks, ...); the same as --command-property, Kafka\'s newer name' -r
 complete -c console-producer -l data-dir -d 'Data directory of the embedded log engine [env: STREAMLOG_DATA_DIR; default: ~/.local/share/streamlog]' -r -F
-complete -c console-producer -l bootstrap-server -d 'Kafka bootstrap servers (host:port,...): talk to a cluster instead of the embedded data dir' -r
-complete -c console-producer -l command-config -d 'A Java properties file of client settings (e.g. auto.create.topics.enable, num.partitions for the embedded engine)' -r -F
+complete -c console-producer -l bootstrap-server -d 'Kafka bootstrap servers (host:port,...): talk to a cluster instead of the embedded data dir [env: STREAMLOG_BOOTSTRAP_SERVER]' -r
+complete -c console-producer -l context -d 'A named cluster or data dir from ~/.config/streamlog/config.toml [env: STREAMLOG_CONTEXT]' -r
+complete -c console-producer -l command-config -d 'A Java properties file of client settings (security.protocol, sasl.*, ssl.*, client.id; auto.create.topics.enable and num.partitions for the embedded engine)' -r -F
+complete -c console-producer -l command-property -d 'A client setting, KEY=VALUE, that beats --command-config; repeatable' -r
 complete -c console-producer -l output -d 'Output format: text (Kafka\'s layout), table, or json (one object per line)' -r -f -a "text\t'Exactly what Apache Kafka\'s tool prints'
 table\t'A boxed table, for people'
 json\t'One JSON object per line, for scripts'"

@@ -23,7 +23,7 @@ _consumer__groups() {
 
     case "${cmd}" in
         consumer__groups)
-            opts="-h -V --list --describe --delete --delete-offsets --reset-offsets --group --all-groups --topic --all-topics --members --verbose --offsets --state --to-earliest --to-latest --to-current --to-offset --shift-by --to-datetime --by-duration --dry-run --execute --data-dir --bootstrap-server --command-config --output --help --version"
+            opts="-h -V --list --describe --delete --delete-offsets --reset-offsets --group --all-groups --topic --all-topics --members --verbose --offsets --state --to-earliest --to-latest --to-current --to-offset --shift-by --to-datetime --by-duration --dry-run --execute --data-dir --bootstrap-server --context --command-config --command-property --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -65,7 +65,15 @@ _consumer__groups() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-property)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

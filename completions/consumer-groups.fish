@@ -6,8 +6,10 @@ complete -c consumer-groups -l shift-by -d 'Move the committed offset by N (may 
 complete -c consumer-groups -l to-datetime -d 'Reset to the first offset at or after this time: YYYY-MM-DDTHH:mm:SS.sss[Z|±hh:mm]' -r
 complete -c consumer-groups -l by-duration -d 'Reset to the first offset at or after now minus this ISO-8601 duration (PnDTnHnMn.nS)' -r
 complete -c consumer-groups -l data-dir -d 'Data directory of the embedded log engine [env: STREAMLOG_DATA_DIR; default: ~/.local/share/streamlog]' -r -F
-complete -c consumer-groups -l bootstrap-server -d 'Kafka bootstrap servers (host:port,...): talk to a cluster instead of the embedded data dir' -r
-complete -c consumer-groups -l command-config -d 'A Java properties file of client settings (e.g. auto.create.topics.enable, num.partitions for the embedded engine)' -r -F
+complete -c consumer-groups -l bootstrap-server -d 'Kafka bootstrap servers (host:port,...): talk to a cluster instead of the embedded data dir [env: STREAMLOG_BOOTSTRAP_SERVER]' -r
+complete -c consumer-groups -l context -d 'A named cluster or data dir from ~/.config/streamlog/config.toml [env: STREAMLOG_CONTEXT]' -r
+complete -c consumer-groups -l command-config -d 'A Java properties file of client settings (security.protocol, sasl.*, ssl.*, client.id; auto.create.topics.enable and num.partitions for the embedded engine)' -r -F
+complete -c consumer-groups -l command-property -d 'A client setting, KEY=VALUE, that beats --command-config; repeatable' -r
 complete -c consumer-groups -l output -d 'Output format: text (Kafka\'s layout), table, or json (one object per line)' -r -f -a "text\t'Exactly what Apache Kafka\'s tool prints'
 table\t'A boxed table, for people'
 json\t'One JSON object per line, for scripts'"

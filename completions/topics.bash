@@ -23,7 +23,7 @@ _topics() {
 
     case "${cmd}" in
         topics)
-            opts="-h -V --list --describe --create --alter --delete --topic --partitions --replication-factor --config --if-exists --if-not-exists --exclude-internal --under-replicated-partitions --unavailable-partitions --topics-with-overrides --data-dir --bootstrap-server --command-config --output --help --version"
+            opts="-h -V --list --describe --create --alter --delete --topic --partitions --replication-factor --config --if-exists --if-not-exists --exclude-internal --under-replicated-partitions --unavailable-partitions --topics-with-overrides --data-dir --bootstrap-server --context --command-config --command-property --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -53,7 +53,15 @@ _topics() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --command-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command-property)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

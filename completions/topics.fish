@@ -3,8 +3,10 @@ complete -c topics -l partitions -d 'The number of partitions for the topic bein
 complete -c topics -l replication-factor -d 'The replication factor for each partition. Only 1 is possible on a single node' -r
 complete -c topics -l config -d 'A topic configuration override, name=value; repeatable' -r
 complete -c topics -l data-dir -d 'Data directory of the embedded log engine [env: STREAMLOG_DATA_DIR; default: ~/.local/share/streamlog]' -r -F
-complete -c topics -l bootstrap-server -d 'Kafka bootstrap servers (host:port,...): talk to a cluster instead of the embedded data dir' -r
-complete -c topics -l command-config -d 'A Java properties file of client settings (e.g. auto.create.topics.enable, num.partitions for the embedded engine)' -r -F
+complete -c topics -l bootstrap-server -d 'Kafka bootstrap servers (host:port,...): talk to a cluster instead of the embedded data dir [env: STREAMLOG_BOOTSTRAP_SERVER]' -r
+complete -c topics -l context -d 'A named cluster or data dir from ~/.config/streamlog/config.toml [env: STREAMLOG_CONTEXT]' -r
+complete -c topics -l command-config -d 'A Java properties file of client settings (security.protocol, sasl.*, ssl.*, client.id; auto.create.topics.enable and num.partitions for the embedded engine)' -r -F
+complete -c topics -l command-property -d 'A client setting, KEY=VALUE, that beats --command-config; repeatable' -r
 complete -c topics -l output -d 'Output format: text (Kafka\'s layout), table, or json (one object per line)' -r -f -a "text\t'Exactly what Apache Kafka\'s tool prints'
 table\t'A boxed table, for people'
 json\t'One JSON object per line, for scripts'"

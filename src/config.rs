@@ -15,6 +15,85 @@ use crate::output::Format;
 
 /// Environment variable naming the data dir.
 pub const DATA_DIR_ENV: &str = "STREAMLOG_DATA_DIR";
+/// Environment variable naming the context to use.
+pub const CONTEXT_ENV: &str = "STREAMLOG_CONTEXT";
+/// Environment variable naming bootstrap servers (a remote cluster).
+pub const BOOTSTRAP_ENV: &str = "STREAMLOG_BOOTSTRAP_SERVER";
+/// Environment variable naming the contexts file (default `~/.config/streamlog/config.toml`).
+pub const CONFIG_ENV: &str = "STREAMLOG_CONFIG";
+
+/// The contexts file: named clusters (or data dirs) and their client properties.
+///
+/// ```toml
+/// current-context = "prod"          # optional; without it the embedded data dir is the default
+///
+/// [contexts.prod]
+/// bootstrap-servers = "kafka1:9093,kafka2:9093"
+/// properties = { "security.protocol" = "SASL_SSL", "sasl.mechanism" = "PLAIN" }
+///
+/// [contexts.scratch]
+/// data-dir = "/tmp/scratch"
+/// ```
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ContextsFile {
+    /// The context used when none is named.
+    pub current_context: Option<String>,
+    /// Contexts by name.
+    #[serde(default)]
+    pub contexts: BTreeMap<String, NamedContext>,
+}
+
+/// One named place to work: a cluster or a data dir, with client properties.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct NamedContext {
+    /// A Kafka cluster.
+    pub bootstrap_servers: Option<String>,
+    /// An embedded data dir.
+    pub data_dir: Option<PathBuf>,
+    /// Client properties (Kafka's Java names or librdkafka's).
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+/// Where the contexts file is: `$STREAMLOG_CONFIG`, else `$XDG_CONFIG_HOME/streamlog/config.toml`,
+/// else `~/.config/streamlog/config.toml`.
+pub fn contexts_path() -> Option<PathBuf> {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    if let Some(p) = env(CONFIG_ENV) {
+        return Some(PathBuf::from(p));
+    }
+    if let Some(x) = env("XDG_CONFIG_HOME") {
+        return Some(PathBuf::from(x).join("streamlog/config.toml"));
+    }
+    env("HOME").map(|h| PathBuf::from(h).join(".config/streamlog/config.toml"))
+}
+
+/// Reads the contexts file; a missing file is an empty one.
+pub fn read_contexts(path: &Path) -> anyhow::Result<ContextsFile> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ContextsFile::default()),
+        Err(e) => bail!("cannot read contexts file {}: {e}", path.display()),
+    };
+    let file: ContextsFile = toml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "contexts file {}: {}",
+            path.display(),
+            e.to_string().lines().collect::<Vec<_>>().join(" ")
+        )
+    })?;
+    for (name, c) in &file.contexts {
+        if c.bootstrap_servers.is_some() && c.data_dir.is_some() {
+            bail!(
+                "contexts file {}: context '{name}' sets both bootstrap-servers and data-dir; keep one",
+                path.display()
+            );
+        }
+    }
+    Ok(file)
+}
 
 /// Flags every tool takes.
 #[derive(Debug, Clone, Args)]
@@ -25,14 +104,22 @@ pub struct CommonArgs {
     pub data_dir: Option<PathBuf>,
 
     /// Kafka bootstrap servers (host:port,...): talk to a cluster instead of the embedded data
-    /// dir.
+    /// dir [env: STREAMLOG_BOOTSTRAP_SERVER].
     #[arg(long, value_name = "HOST:PORT", global = true)]
     pub bootstrap_server: Option<String>,
 
-    /// A Java properties file of client settings (e.g. auto.create.topics.enable,
-    /// num.partitions for the embedded engine).
+    /// A named cluster or data dir from ~/.config/streamlog/config.toml [env: STREAMLOG_CONTEXT].
+    #[arg(long, value_name = "NAME", global = true)]
+    pub context: Option<String>,
+
+    /// A Java properties file of client settings (security.protocol, sasl.*, ssl.*, client.id;
+    /// auto.create.topics.enable and num.partitions for the embedded engine).
     #[arg(long, value_name = "FILE", global = true)]
     pub command_config: Option<PathBuf>,
+
+    /// A client setting, KEY=VALUE, that beats --command-config; repeatable.
+    #[arg(long = "command-property", value_name = "KEY=VALUE", value_parser = parse_key_value, global = true)]
+    pub command_property: Vec<(String, String)>,
 
     /// Output format: text (Kafka's layout), table, or json (one object per line).
     #[arg(long, value_name = "FORMAT", default_value = "text", global = true)]
@@ -59,57 +146,152 @@ pub fn read_properties(path: &Path) -> anyhow::Result<BTreeMap<String, String>> 
     Ok(map.into_iter().collect())
 }
 
+/// Where the flags, environment and contexts file point, with the client properties.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// `Some`: a cluster's bootstrap servers; `None`: the data dir.
+    pub bootstrap_servers: Option<String>,
+    /// The data dir (when not remote).
+    pub data_dir: PathBuf,
+    /// Client properties: the context's, then `--command-config`, then `--command-property`.
+    pub properties: BTreeMap<String, String>,
+}
+
+fn env_var(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|v| !v.trim().is_empty())
+}
+
 impl CommonArgs {
     /// The data dir: `--data-dir`, else `$STREAMLOG_DATA_DIR`, else the default.
     pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
-        if let Some(d) = &self.data_dir {
-            return Ok(d.clone());
-        }
-        if let Some(d) = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
-            return Ok(PathBuf::from(d));
-        }
-        default_data_dir()
+        Ok(self.selection()?.data_dir)
     }
 
-    /// Client properties from `--command-config`.
+    /// Resolves the target and properties. A flag beats an environment variable beats the
+    /// contexts file: `--bootstrap-server`, `--data-dir`, `--context`, then
+    /// `$STREAMLOG_BOOTSTRAP_SERVER`, `$STREAMLOG_DATA_DIR`, `$STREAMLOG_CONTEXT`, then the file's
+    /// `current-context`, then the default data dir.
+    pub fn selection(&self) -> anyhow::Result<Selection> {
+        let named = |name: &str| -> anyhow::Result<NamedContext> {
+            let path = contexts_path().context("no contexts file: HOME is not set")?;
+            let file = read_contexts(&path)?;
+            file.contexts.get(name).cloned().with_context(|| {
+                let known: Vec<&str> = file.contexts.keys().map(String::as_str).collect();
+                format!(
+                    "context '{name}' is not in {} (contexts: {})",
+                    path.display(),
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )
+            })
+        };
+        let flag_context = self.context.as_deref().map(named).transpose()?;
+        let env_bootstrap = env_var(BOOTSTRAP_ENV);
+        let env_data_dir = env_var(DATA_DIR_ENV).map(PathBuf::from);
+        let flag_target = self.bootstrap_server.is_some() || self.data_dir.is_some();
+        let env_target = env_bootstrap.is_some() || env_data_dir.is_some();
+        // A context from the environment or the file only counts when nothing more explicit
+        // names a target.
+        let context = match flag_context {
+            Some(c) => Some(c),
+            None if flag_target || env_target => None,
+            None => match env_var(CONTEXT_ENV) {
+                Some(name) => Some(named(&name)?),
+                None => match contexts_path() {
+                    Some(path) => {
+                        let file = read_contexts(&path)?;
+                        match file.current_context {
+                            Some(name) => {
+                                Some(file.contexts.get(&name).cloned().with_context(|| {
+                                    format!(
+                                        "current-context '{name}' is not a context in {}",
+                                        path.display()
+                                    )
+                                })?)
+                            }
+                            None => None,
+                        }
+                    }
+                    None => None,
+                },
+            },
+        };
+        let ctx = context.unwrap_or_default();
+        let (bootstrap, data_dir) = if let Some(b) = &self.bootstrap_server {
+            (Some(b.clone()), None)
+        } else if let Some(d) = &self.data_dir {
+            (None, Some(d.clone()))
+        } else if self.context.is_some() {
+            (ctx.bootstrap_servers.clone(), ctx.data_dir.clone())
+        } else if let Some(b) = env_bootstrap {
+            (Some(b), None)
+        } else if let Some(d) = env_data_dir {
+            (None, Some(d))
+        } else {
+            (ctx.bootstrap_servers.clone(), ctx.data_dir.clone())
+        };
+        let data_dir = match data_dir {
+            Some(d) => d,
+            None => default_data_dir()?,
+        };
+        let mut properties = ctx.properties;
+        if let Some(p) = &self.command_config {
+            properties.extend(read_properties(p)?);
+        }
+        properties.extend(self.command_property.iter().cloned());
+        if let Some(b) = &bootstrap
+            && (b.trim().is_empty() || !b.split(',').all(|s| s.trim().rsplit_once(':').is_some()))
+        {
+            bail!("bootstrap servers '{b}': expected host:port[,host:port...]");
+        }
+        Ok(Selection {
+            bootstrap_servers: bootstrap,
+            data_dir,
+            properties,
+        })
+    }
+
+    /// Client properties: the context's, `--command-config`, `--command-property`.
     pub fn properties(&self) -> anyhow::Result<BTreeMap<String, String>> {
-        match &self.command_config {
-            Some(p) => read_properties(p),
-            None => Ok(BTreeMap::new()),
-        }
+        Ok(self.selection()?.properties)
     }
 
-    /// The backend these flags select: a cluster with `--bootstrap-server`; the `server-start`
-    /// that owns the data dir, if one runs; else the embedded data dir itself.
+    /// The backend these flags select: a cluster (`--bootstrap-server` or a context); the
+    /// `server-start` that owns the data dir, if one runs; else the embedded data dir itself.
     pub fn backend(&self) -> anyhow::Result<Backend> {
-        let props = self.properties()?;
-        let client_props: BTreeMap<String, String> = props
+        self.backend_with(&[])
+    }
+
+    /// [`backend`](Self::backend) with a tool's own client properties on top
+    /// (`--producer-property`, `--consumer-property`).
+    pub fn backend_with(&self, extra: &[(String, String)]) -> anyhow::Result<Backend> {
+        let mut sel = self.selection()?;
+        sel.properties.extend(extra.iter().cloned());
+        let client_props: BTreeMap<String, String> = sel
+            .properties
             .iter()
             .filter(|(k, _)| !ENGINE_PROPERTIES.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        if let Some(b) = &self.bootstrap_server {
-            if b.trim().is_empty() || !b.split(',').all(|s| s.trim().rsplit_once(':').is_some()) {
-                bail!("--bootstrap-server '{b}': expected host:port[,host:port...]");
-            }
-            return Ok(Backend::Remote(RemoteConfig {
-                bootstrap_servers: b.clone(),
-                properties: client_props,
-            }));
+        if let Some(b) = sel.bootstrap_servers {
+            return Ok(Backend::Remote(RemoteConfig::new(b, &client_props)?));
         }
-        let dir = self.data_dir()?;
-        if let Some(address) = crate::broker::serving_address(&dir) {
-            return Ok(Backend::Remote(RemoteConfig {
-                bootstrap_servers: address,
-                properties: client_props,
-            }));
+        if let Some(address) = crate::broker::serving_address(&sel.data_dir) {
+            return Ok(Backend::Remote(RemoteConfig::new(address, &client_props)?));
         }
-        Ok(Backend::Embedded(self.engine()?))
+        Ok(Backend::Embedded(self.engine_with(&sel)?))
     }
 
     /// Opens the embedded engine these flags select.
     pub fn engine(&self) -> anyhow::Result<Engine> {
-        let props = self.properties()?;
+        self.engine_with(&self.selection()?)
+    }
+
+    fn engine_with(&self, sel: &Selection) -> anyhow::Result<Engine> {
+        let props = &sel.properties;
         let mut config = EngineConfig::default();
         if let Some(v) = props.get("auto.create.topics.enable") {
             config.auto_create_topics = v.trim().parse().with_context(|| {
@@ -124,7 +306,7 @@ impl CommonArgs {
                 .filter(|n: &i32| *n > 0)
                 .with_context(|| format!("num.partitions={v}: expected a positive integer"))?;
         }
-        Ok(Engine::open(&self.data_dir()?, config)?)
+        Ok(Engine::open(&sel.data_dir, config)?)
     }
 }
 

@@ -152,6 +152,67 @@ fn the_data_dir_can_come_from_the_environment() {
     assert_eq!(c.topics(&["--list"]).success().stdout, "from-env\n");
 }
 
+#[test]
+fn contexts_name_data_dirs_and_a_flag_beats_the_environment_beats_the_file() {
+    let c = Cluster::new();
+    let (a, b) = (c.scratch("a"), c.scratch("b"));
+    let config = c.scratch("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "current-context = \"a\"\n\n[contexts.a]\ndata-dir = {:?}\n\n[contexts.b]\ndata-dir = {:?}\n",
+            a.display().to_string(),
+            b.display().to_string()
+        ),
+    )
+    .unwrap();
+    let topics = |env_context: Option<&str>, args: &[&str]| {
+        let mut cmd = bare_cmd("topics");
+        cmd.env("STREAMLOG_CONFIG", &config).args(args);
+        if let Some(name) = env_context {
+            cmd.env("STREAMLOG_CONTEXT", name);
+        }
+        finish(cmd)
+    };
+    // The file's current-context, then the environment, then the flag.
+    topics(None, &["--create", "--topic", "in-a"]).success();
+    topics(Some("b"), &["--create", "--topic", "in-b"]).success();
+    topics(
+        Some("b"),
+        &["--context", "a", "--create", "--topic", "also-in-a"],
+    )
+    .success();
+    let list = |dir: &std::path::Path| {
+        topics(None, &["--data-dir", dir.to_str().unwrap(), "--list"])
+            .success()
+            .stdout
+    };
+    assert_eq!(list(&a), "also-in-a\nin-a\n");
+    assert_eq!(list(&b), "in-b\n");
+    // --data-dir beats the environment's context.
+    topics(
+        Some("b"),
+        &[
+            "--data-dir",
+            c.data_dir().to_str().unwrap(),
+            "--create",
+            "--topic",
+            "x",
+        ],
+    )
+    .success();
+    assert_eq!(c.topics(&["--list"]).success().stdout, "x\n");
+
+    let unknown = topics(None, &["--context", "nope", "--list"]).failure();
+    let unknown = unknown.one_line_error("context 'nope' is not in");
+    assert!(unknown.stderr.contains("contexts: a, b"), "{unknown:#?}");
+
+    std::fs::write(&config, "[contexts.a]\ndata-dir = 3\n").unwrap();
+    topics(None, &["--list"])
+        .failure()
+        .one_line_error(&format!("contexts file {}", config.display()));
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. topics
 // ---------------------------------------------------------------------------------------------

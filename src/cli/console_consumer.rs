@@ -57,7 +57,8 @@ pub struct ConsoleConsumerArgs {
     #[arg(long = "property", visible_alias = "formatter-property", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub property: Vec<(String, String)>,
     /// A consumer config, key=value: group.id, client.id, auto.offset.reset.
-    #[arg(long = "consumer-property", visible_alias = "command-property", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    /// The same as --command-property, Kafka's newer name.
+    #[arg(long = "consumer-property", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub consumer_property: Vec<(String, String)>,
     #[command(flatten)]
     pub common: CommonArgs,
@@ -242,7 +243,12 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
         },
         ..ConsumerConfig::default()
     };
-    for (k, v) in &args.consumer_property {
+    for (k, v) in args
+        .common
+        .command_property
+        .iter()
+        .chain(&args.consumer_property)
+    {
         match k.as_str() {
             "group.id" => {
                 if config.group.as_ref().is_some_and(|g| g != v) {
@@ -299,7 +305,7 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
         (None, Some(re), _) => Subscribe::Pattern(re.clone()),
         (None, None, _) => unreachable!("checked above"),
     };
-    let backend = args.common.backend()?;
+    let backend = args.common.backend_with(&args.consumer_property)?;
     if let Subscribe::Assign(list) = &subscribe {
         // An assigned partition must exist: there is no group to wait in.
         let admin = backend.admin()?;

@@ -45,8 +45,9 @@ pub struct ConsoleProducerArgs {
     /// headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error.
     #[arg(long = "property", visible_alias = "reader-property", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub property: Vec<(String, String)>,
-    /// A producer config, key=value: batch.size, linger.ms, compression.type, client.id.
-    #[arg(long = "producer-property", visible_alias = "command-property", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    /// A producer config, key=value (batch.size, linger.ms, compression.type, client.id, acks,
+    /// ...); the same as --command-property, Kafka's newer name.
+    #[arg(long = "producer-property", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub producer_property: Vec<(String, String)>,
     #[command(flatten)]
     pub common: CommonArgs,
@@ -370,7 +371,12 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
         ..ProducerConfig::default()
     };
     let mut codec = args.compression_codec.clone();
-    for (k, v) in &args.producer_property {
+    for (k, v) in args
+        .common
+        .command_property
+        .iter()
+        .chain(&args.producer_property)
+    {
         match k.as_str() {
             "batch.size" => {
                 config.batch_size = v.parse().with_context(|| format!("batch.size={v}"))?
@@ -389,7 +395,10 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
             format!("unknown compression codec '{c}': expected none, gzip, snappy, lz4 or zstd")
         })?;
     }
-    let mut producer = args.common.backend()?.producer(&config)?;
+    let mut producer = args
+        .common
+        .backend_with(&args.producer_property)?
+        .producer(&config)?;
     // Fail on a bad or missing topic before reading any input.
     producer.partition_count(&topic)?;
 

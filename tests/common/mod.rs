@@ -188,10 +188,14 @@ impl Cluster {
     }
 }
 
-/// A command for one of the tools with no `--data-dir` and no data dir in the environment.
+/// A command for one of the tools with no `--data-dir`, no data dir, cluster or context in the
+/// environment, and no contexts file (the user's own must not leak in).
 pub fn bare_cmd(bin: &str) -> Command {
     let mut cmd = Command::cargo_bin(bin).expect("tool binary is built");
     cmd.env_remove("STREAMLOG_DATA_DIR")
+        .env_remove("STREAMLOG_CONTEXT")
+        .env_remove("STREAMLOG_BOOTSTRAP_SERVER")
+        .env("STREAMLOG_CONFIG", "/nonexistent/streamlog/config.toml")
         .env_remove("RUST_BACKTRACE")
         .timeout(HANG_GUARD);
     cmd

@@ -40,6 +40,30 @@ out=$(t topics --data-dir "$work/data" --delete --topic wire 2>&1) || fail "$scr
 [[ -z $(t topics --bootstrap-server "$b" --list) ]] || fail "$script.delete" "topic still listed"
 pass delete
 
+# A named context carries the cluster and its client properties; --command-config takes Kafka's
+# Java client names (translated for librdkafka) and --command-property beats both.
+cat >"$work/config.toml" <<EOF
+[contexts.local]
+bootstrap-servers = "$b"
+properties = { "client.id" = "from-context" }
+EOF
+cat >"$work/client.properties" <<EOF
+key.serializer=org.apache.kafka.common.serialization.StringSerializer
+ssl.endpoint.identification.algorithm=
+EOF
+export STREAMLOG_CONFIG=$work/config.toml
+out=$(t topics --context local --command-config "$work/client.properties" --create --topic ctx 2>&1) ||
+    fail "$script.context" "$out"
+[[ $(STREAMLOG_CONTEXT=local t topics --list) == ctx ]] || fail "$script.context" "list via STREAMLOG_CONTEXT"
+# A property librdkafka rejects proves the properties reach it; the error names the key.
+out=$(t topics --context local --command-property socket.timeout.ms=soon --list 2>&1) &&
+    fail "$script.context" "a bad --command-property was accepted"
+[[ $(wc -l <<<"$out") == 1 && $out == *socket.timeout.ms* ]] || fail "$script.context" "$out"
+out=$(t topics --context nowhere --list 2>&1) && fail "$script.context" "unknown context accepted"
+[[ $out == *"context 'nowhere' is not in $work/config.toml (contexts: local)"* ]] || fail "$script.context" "$out"
+unset STREAMLOG_CONFIG
+pass context
+
 out=$(timeout 30 "$tools/topics" --bootstrap-server 127.0.0.1:1 --list 2>&1) && fail "$script.unreachable" "succeeded"
 [[ $(wc -l <<<"$out") == 1 && $out == *"127.0.0.1:1"* || $out == *"transport"* ]] ||
     fail "$script.unreachable" "$out"

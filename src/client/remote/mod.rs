@@ -4,6 +4,7 @@
 mod admin;
 mod consumer;
 mod producer;
+pub mod properties;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -29,6 +30,18 @@ pub struct RemoteConfig {
 }
 
 impl RemoteConfig {
+    /// A cluster at `bootstrap_servers`, with client properties in Kafka's Java names or
+    /// librdkafka's (see [`properties`]).
+    pub fn new(
+        bootstrap_servers: String,
+        properties: &BTreeMap<String, String>,
+    ) -> Result<RemoteConfig, Error> {
+        Ok(RemoteConfig {
+            bootstrap_servers,
+            properties: properties::to_librdkafka(properties)?,
+        })
+    }
+
     /// A librdkafka config with the bootstrap servers and the extra properties.
     pub(crate) fn client_config(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
