@@ -3,20 +3,30 @@
 # "interop: N passed, N failed", counting PASS/FAIL lines (a script that dies without a FAIL
 # line counts as one failure). Exits non-zero if anything failed.
 # Needs the binaries built: cargo build --bins (or SERVER_START=path/to/server-start).
+#
+#   tests/interop/run.sh                           # the client interop scripts below
+#   SUITE=remote tests/interop/run.sh DIR/a.sh ...  # other scripts, summarised as "remote: ..."
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+suite=${SUITE:-interop}
 limit=${INTEROP_TIMEOUT:-240}
 export INTEROP_TIMEOUT=$limit
 passed=0
 failed=0
 
-for script in kcat.sh kafka_python.py confluent_kafka.py java_tools.sh kafkajs.sh streamlog_tools.sh; do
-    printf '\n--- %s\n' "$script"
+scripts=("$@")
+if [[ ${#scripts[@]} == 0 ]]; then
+    for s in kcat.sh kafka_python.py confluent_kafka.py java_tools.sh kafkajs.sh streamlog_tools.sh; do
+        scripts+=("$here/$s")
+    done
+fi
+for script in "${scripts[@]}"; do
+    printf '\n--- %s\n' "$(basename "$script")"
     log=$(mktemp)
     case $script in
-        *.py) cmd=(python3 "$here/$script") ;;
-        *) cmd=(bash "$here/$script") ;;
+        *.py) cmd=(python3 "$script") ;;
+        *) cmd=(bash "$script") ;;
     esac
     # Each script bounds itself; this is the backstop.
     timeout -k 10 $((limit + 30)) "${cmd[@]}" 2>&1 | tee "$log"
@@ -24,7 +34,7 @@ for script in kcat.sh kafka_python.py confluent_kafka.py java_tools.sh kafkajs.s
     p=$(grep -c '^PASS ' "$log")
     f=$(grep -c '^FAIL ' "$log")
     if [[ $code != 0 && $f == 0 ]]; then
-        echo "FAIL $script: exited $code"
+        echo "FAIL $(basename "$script"): exited $code"
         f=1
     elif [[ $code == 0 && $f != 0 ]]; then
         code=1
@@ -34,5 +44,5 @@ for script in kcat.sh kafka_python.py confluent_kafka.py java_tools.sh kafkajs.s
     rm -f "$log"
 done
 
-printf '\ninterop: %d passed, %d failed\n' "$passed" "$failed"
+printf '\n%s: %d passed, %d failed\n' "$suite" "$passed" "$failed"
 [[ $failed == 0 ]]
