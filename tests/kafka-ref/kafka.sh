@@ -2,13 +2,16 @@
 # Reference Apache Kafka harness for streamlog tests.
 #
 # Fetches Apache Kafka jars from Maven Central (via mvn) into a cache outside
-# the repo and runs Kafka's own tools / a single-node KRaft broker with them.
+# the repo and runs Kafka's own tools, a single-node KRaft broker or a three-node KRaft
+# cluster with them.
 # See tests/kafka-ref/README.md for usage and the DumpLogSegments output format.
 #
 # Environment:
 #   STREAMLOG_KAFKA_VERSION   Kafka version (default below)
 #   STREAMLOG_KAFKA_CACHE     cache root (default ~/.cache/streamlog/kafka)
 #   STREAMLOG_KAFKA_JAVA_OPTS extra JVM options (default: -Xmx512m)
+#   STREAMLOG_KAFKA_CLUSTER_JAVA_OPTS JVM options of each cluster node (default:
+#                             -Xms64m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1)
 #   STREAMLOG_KAFKA_LOG_LEVEL log4j2 root level for tools/broker (default: WARN)
 set -euo pipefail
 
@@ -31,6 +34,18 @@ usage: $0 fetch                      ensure jars are cached, print lib dir
        $0 broker-start PORT DATADIR  start a single-node KRaft broker on 127.0.0.1:PORT
                                      (controller on 127.0.0.1:\${CONTROLLER_PORT:-PORT+1})
        $0 broker-stop DATADIR        stop the broker started in DATADIR
+       $0 cluster-start BASEPORT DATADIR
+                                     start a three-node KRaft cluster (nodes 1-3, each
+                                     broker+controller) on 127.0.0.1: clients on BASEPORT..+2,
+                                     controllers on BASEPORT+3..+5; waits for 3 live brokers
+       $0 cluster-stop DATADIR [--kill]
+                                     stop every node of the cluster in DATADIR (SIGTERM, or
+                                     SIGKILL with --kill)
+       $0 node-stop DATADIR ID [--kill]
+                                     stop node ID (1-3) of the cluster in DATADIR: SIGTERM and
+                                     wait (controlled shutdown), or SIGKILL at once with --kill
+       $0 node-start DATADIR ID      start node ID of the cluster in DATADIR again (same
+                                     ports and data); returns once its client port is open
 EOF
   exit 2
 }
@@ -172,39 +187,58 @@ EOF
     "${JAVA_CMD[@]}" </dev/null >"$data/format.log" 2>&1 || { cat "$data/format.log" >&2; die "storage format failed"; }
   fi
   java_cmd kafka.Kafka "$data/server.properties"
-  # Detached from our stdio (so callers capturing output don't hang) and, where
-  # setsid exists, in its own session. The child writes its own pid, then execs java.
-  local setsid=() pid="" i
+  spawn_broker "$data" broker
+  wait_broker_port "$data" "$port" broker 60
+}
+
+# Starts "${JAVA_CMD[@]}" detached from our stdio (so callers capturing output don't hang)
+# and, where setsid exists, in its own session, with DIR/broker.pid and DIR/broker.log.
+# The child writes its own pid, then execs java.
+spawn_broker() {
+  local dir="$1" what="$2" setsid=() pid="" i
   command -v setsid >/dev/null && setsid=(setsid)
-  rm -f "$data/broker.pid"
-  "${setsid[@]}" bash -c 'echo $$ >"$0"; exec "$@"' "$data/broker.pid" "${JAVA_CMD[@]}" \
-    </dev/null >"$data/broker.log" 2>&1 &
+  rm -f "$dir/broker.pid"
+  "${setsid[@]}" bash -c 'echo $$ >"$0"; exec "$@"' "$dir/broker.pid" "${JAVA_CMD[@]}" \
+    </dev/null >"$dir/broker.log" 2>&1 &
   for ((i = 0; i < 100; i++)); do
-    [[ -s "$data/broker.pid" ]] && pid="$(cat "$data/broker.pid")" && break
+    [[ -s "$dir/broker.pid" ]] && pid="$(cat "$dir/broker.pid")" && break
     sleep 0.05
   done
-  [[ -n "$pid" ]] || die "broker process did not start"
-  for ((i = 0; i < 600; i++)); do # up to 60 s
+  [[ -n "$pid" ]] || die "$what process did not start"
+}
+
+# Waits up to SECS for the process spawn_broker started in DIR to accept connections on
+# 127.0.0.1:PORT; dies with the tail of its log if it exits first.
+wait_broker_port() {
+  local dir="$1" port="$2" what="$3" secs="$4" pid i
+  pid="$(cat "$dir/broker.pid")"
+  for ((i = 0; i < secs * 10; i++)); do
     if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 50 "$data/broker.log" >&2
-      rm -f "$data/broker.pid"
-      die "broker exited during startup (log: $data/broker.log)"
+      tail -n 50 "$dir/broker.log" >&2
+      rm -f "$dir/broker.pid"
+      die "$what exited during startup (log: $dir/broker.log)"
     fi
     port_open "$port" && return 0
     sleep 0.1
   done
   kill "$pid" 2>/dev/null || true
-  rm -f "$data/broker.pid"
-  die "broker did not open 127.0.0.1:$port within 60s (log: $data/broker.log)"
+  rm -f "$dir/broker.pid"
+  die "$what did not open 127.0.0.1:$port within ${secs}s (log: $dir/broker.log)"
 }
 
 broker_stop() {
   [[ $# -eq 1 ]] || usage
-  local pidf="$1/broker.pid" pid i
+  stop_pid_dir "$1" TERM
+}
+
+# Stops the process whose pid is in DIR/broker.pid: SIGTERM, up to 30 s for a clean shutdown,
+# then SIGKILL; or SIGKILL at once when SIG is KILL. A no-op if it is not running.
+stop_pid_dir() {
+  local pidf="$1/broker.pid" sig="$2" pid i
   [[ -f "$pidf" ]] || return 0
   pid="$(cat "$pidf")"
   if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
+    kill -"$sig" "$pid" 2>/dev/null || true
     for ((i = 0; i < 300; i++)); do # up to 30 s for a clean shutdown
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
@@ -212,6 +246,189 @@ broker_stop() {
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$pidf"
+}
+
+# --- three-node cluster ----------------------------------------------------------------------
+#
+# DATADIR/cluster.env   BASEPORT and CLUSTER_ID
+# DATADIR/node-N/       server.properties, logs/, format.log, broker.log, broker.pid
+# Node N (1-3): client listener 127.0.0.1:BASEPORT+N-1, controller 127.0.0.1:BASEPORT+N+2.
+
+read -r -a CLUSTER_JAVA_OPTS <<<"${STREAMLOG_KAFKA_CLUSTER_JAVA_OPTS:--Xms64m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}"
+
+cluster_load() { # DATADIR: sets CDATA, BASEPORT, CLUSTER_ID
+  [[ -f "$1/cluster.env" ]] || die "no cluster in $1 (no cluster.env; see cluster-start)"
+  CDATA="$(cd "$1" && pwd)"
+  BASEPORT="$(sed -n 's/^BASEPORT=//p' "$CDATA/cluster.env")"
+  CLUSTER_ID="$(sed -n 's/^CLUSTER_ID=//p' "$CDATA/cluster.env")"
+  [[ "$BASEPORT" =~ ^[0-9]+$ ]] || die "bad $CDATA/cluster.env"
+}
+
+node_id_ok() { [[ "$1" =~ ^[123]$ ]] || die "node id must be 1, 2 or 3, not '$1'"; }
+node_running() { [[ -f "$1/broker.pid" ]] && kill -0 "$(cat "$1/broker.pid")" 2>/dev/null; }
+
+# How many brokers the cluster's Metadata lists (KRaft leaves fenced brokers out), as
+# BrokerApiVersionsCommand prints them: one "host:port (id: N rack: ... ) -> (" line each.
+live_brokers() {
+  local saved=("${JAVA_OPTS[@]}") out
+  JAVA_OPTS=(-Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1)
+  java_cmd org.apache.kafka.tools.BrokerApiVersionsCommand --bootstrap-server "$1"
+  JAVA_OPTS=("${saved[@]}")
+  out="$(timeout 30 "${JAVA_CMD[@]}" </dev/null 2>/dev/null)" || true
+  grep -c '(id: [0-9]* rack: .*) -> (' <<<"$out" || true
+}
+
+write_node_properties() { # NODEDIR ID BASEPORT
+  local dir="$1" id="$2" base="$3"
+  local port=$((base + id - 1)) cport=$((base + id + 2))
+  cat >"$dir/server.properties" <<EOF
+# Node $id of a three-node KRaft reference cluster (streamlog tests). Loopback only.
+process.roles=broker,controller
+node.id=$id
+controller.quorum.bootstrap.servers=127.0.0.1:$((base + 3)),127.0.0.1:$((base + 4)),127.0.0.1:$((base + 5))
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir/logs
+num.partitions=1
+default.replication.factor=3
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+transaction.state.log.num.partitions=3
+share.coordinator.state.topic.replication.factor=3
+share.coordinator.state.topic.min.isr=2
+share.coordinator.state.topic.num.partitions=3
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=true
+# Fewer threads: three JVMs share a small machine.
+num.network.threads=2
+num.io.threads=2
+background.threads=2
+num.recovery.threads.per.data.dir=1
+log.cleaner.threads=1
+EOF
+}
+
+# Starts node ID's JVM (its storage already formatted); does not wait.
+node_launch() {
+  local id="$1" dir="$CDATA/node-$1" port=$((BASEPORT + $1 - 1)) saved=("${JAVA_OPTS[@]}")
+  node_running "$dir" && die "node $id already running (pid $(cat "$dir/broker.pid"))"
+  port_open "$port" && die "port 127.0.0.1:$port (node $id) already in use"
+  JAVA_OPTS=("${CLUSTER_JAVA_OPTS[@]}")
+  java_cmd kafka.Kafka "$dir/server.properties"
+  JAVA_OPTS=("${saved[@]}")
+  spawn_broker "$dir" "node $id"
+}
+
+cluster_start() {
+  [[ $# -eq 2 ]] || usage
+  local base="$1" data="$2" id p i n=0 bs
+  [[ "$base" =~ ^[0-9]+$ ]] && ((base > 0 && base + 5 <= 65535)) || die "bad BASEPORT '$base'"
+  fetch
+  mkdir -p "$data"
+  data="$(cd "$data" && pwd)"
+  for id in 1 2 3; do
+    node_running "$data/node-$id" && die "node $id already running (pid $(cat "$data/node-$id/broker.pid"))"
+  done
+  for ((p = base; p <= base + 5; p++)); do
+    port_open "$p" && die "port 127.0.0.1:$p already in use"
+  done
+  if [[ -f "$data/cluster.env" ]]; then
+    cluster_load "$data"
+    [[ "$BASEPORT" == "$base" ]] || die "the cluster in $data was made with BASEPORT $BASEPORT"
+  else
+    # The cluster id and one metadata directory id per controller, all from StorageTool
+    # random-uuid (four JVMs at once); all three nodes are formatted with the same
+    # --initial-controllers (a dynamic quorum of the three).
+    local uuids=() voters=""
+    for i in 0 1 2 3; do
+      java_cmd kafka.tools.StorageTool random-uuid
+      "${JAVA_CMD[@]}" </dev/null >"$data/.uuid-$i" 2>&1 &
+    done
+    wait
+    for i in 0 1 2 3; do
+      uuids+=("$(tr -d '[:space:]' <"$data/.uuid-$i")")
+      [[ "${uuids[$i]}" =~ ^[A-Za-z0-9_-]{22}$ ]] || die "StorageTool random-uuid printed: ${uuids[$i]}"
+      rm -f "$data/.uuid-$i"
+    done
+    for id in 1 2 3; do
+      voters+="${voters:+,}$id@127.0.0.1:$((base + id + 2)):${uuids[$id]}"
+    done
+    for id in 1 2 3; do
+      mkdir -p "$data/node-$id"
+      write_node_properties "$data/node-$id" "$id" "$base"
+      java_cmd kafka.tools.StorageTool format -t "${uuids[0]}" \
+        -c "$data/node-$id/server.properties" --initial-controllers "$voters"
+      "${JAVA_CMD[@]}" </dev/null >"$data/node-$id/format.log" 2>&1 &
+    done
+    wait
+    for id in 1 2 3; do
+      [[ -f "$data/node-$id/logs/meta.properties" ]] ||
+        { cat "$data/node-$id/format.log" >&2; die "storage format of node $id failed"; }
+    done
+    printf 'BASEPORT=%s\nCLUSTER_ID=%s\n' "$base" "${uuids[0]}" >"$data/cluster.env"
+    cluster_load "$data"
+  fi
+  # Whatever fails from here on, no node is left running.
+  trap 'cluster_stop "$CDATA" --kill >/dev/null 2>&1' EXIT
+  for id in 1 2 3; do node_launch "$id"; done
+  for id in 1 2 3; do
+    wait_broker_port "$CDATA/node-$id" $((BASEPORT + id - 1)) "node $id" 90
+  done
+  # The client ports open before the brokers have registered and been unfenced.
+  bs="127.0.0.1:$BASEPORT,127.0.0.1:$((BASEPORT + 1)),127.0.0.1:$((BASEPORT + 2))"
+  for ((i = 0; i < 30; i++)); do
+    n="$(live_brokers "$bs")"
+    [[ "$n" == 3 ]] && { trap - EXIT; return 0; }
+    for id in 1 2 3; do
+      node_running "$CDATA/node-$id" ||
+        { tail -n 50 "$CDATA/node-$id/broker.log" >&2; die "node $id exited during startup"; }
+    done
+    sleep 1
+  done
+  die "the cluster in $CDATA did not reach 3 live brokers (last count: $n; logs: $CDATA/node-*/broker.log)"
+}
+
+# Parses [--kill|-9] anywhere among the arguments: sets STOP_SIG and STOP_ARGS.
+stop_args() {
+  STOP_SIG=TERM STOP_ARGS=()
+  local a
+  for a in "$@"; do
+    case "$a" in --kill|-9) STOP_SIG=KILL ;; *) STOP_ARGS+=("$a") ;; esac
+  done
+}
+
+cluster_stop() {
+  stop_args "$@"
+  [[ ${#STOP_ARGS[@]} -eq 1 ]] || usage
+  local data="${STOP_ARGS[0]}" id
+  # All three at once: stopped one by one, the last would wait for a controller quorum
+  # that is already gone.
+  for id in 1 2 3; do
+    [[ -d "$data/node-$id" ]] && stop_pid_dir "$data/node-$id" "$STOP_SIG" &
+  done
+  wait
+}
+
+node_stop() {
+  stop_args "$@"
+  [[ ${#STOP_ARGS[@]} -eq 2 ]] || usage
+  cluster_load "${STOP_ARGS[0]}"
+  node_id_ok "${STOP_ARGS[1]}"
+  stop_pid_dir "$CDATA/node-${STOP_ARGS[1]}" "$STOP_SIG"
+}
+
+node_start() {
+  [[ $# -eq 2 ]] || usage
+  cluster_load "$1"
+  node_id_ok "$2"
+  fetch
+  node_launch "$2"
+  wait_broker_port "$CDATA/node-$2" $((BASEPORT + $2 - 1)) "node $2" 90
 }
 
 [[ $# -ge 1 ]] || usage
@@ -223,6 +440,10 @@ case "$cmd" in
   dump-log) dump_log "$@" ;;
   broker-start) broker_start "$@" ;;
   broker-stop) broker_stop "$@" ;;
+  cluster-start) cluster_start "$@" ;;
+  cluster-stop) cluster_stop "$@" ;;
+  node-stop) node_stop "$@" ;;
+  node-start) node_start "$@" ;;
   -h|--help|help) usage ;;
   *) echo "kafka.sh: unknown command: $cmd" >&2; usage ;;
 esac
