@@ -6,7 +6,7 @@ complete -c console-consumer -l group -d 'The consumer group; offsets are commit
 complete -c console-consumer -l max-messages -d 'Exit after this many records' -r
 complete -c console-consumer -l timeout-ms -d 'Exit if no record arrives for this many milliseconds' -r
 complete -c console-consumer -l isolation-level -d 'read_uncommitted or read_committed (no transactions exist in the embedded engine)' -r
-complete -c console-consumer -l property -l formatter-property -d 'A formatter property, key=value: print.timestamp, print.key, print.offset, print.partition, print.headers, print.value, key.separator, line.separator, headers.separator, null.literal' -r
+complete -c console-consumer -l property -l formatter-property -d 'A formatter property, key=value: print.timestamp, print.key, print.offset, print.partition, print.delivery, print.epoch, print.headers, print.value, key.separator, line.separator, headers.separator, null.literal' -r
 complete -c console-consumer -l consumer-property -d 'A consumer config, key=value: group.id, client.id, auto.offset.reset. The same as --command-property, Kafka\'s newer name' -r
 complete -c console-consumer -l data-dir -d 'Data directory of the embedded log engine [env: STREAMLOG_DATA_DIR; default: ~/.local/share/streamlog]' -r -F
 complete -c console-consumer -l bootstrap-server -d 'Kafka bootstrap servers (host:port,...): talk to a cluster instead of the embedded data dir [env: STREAMLOG_BOOTSTRAP_SERVER]' -r

@@ -1224,7 +1224,11 @@ fn every_reset_scenario_lands_where_kafka_would() {
         ];
         args.extend_from_slice(scenario);
         let run = c.groups(&args).success();
-        let rows = table(&run.stdout);
+        // Kafka's fallback notes (`Warn: ...`) come before the table.
+        let rows: Vec<_> = table(&run.stdout)
+            .into_iter()
+            .filter(|r| r[0] != "Warn:")
+            .collect();
         assert_eq!(rows[0], words("GROUP TOPIC PARTITION NEW-OFFSET"));
         let new = rows[1][3].clone();
         assert_eq!(
@@ -1245,6 +1249,24 @@ fn every_reset_scenario_lands_where_kafka_would() {
     assert_eq!(reset(&["--by-duration", "PT1H"]), "0");
     // A date after every record falls back to the log end.
     assert_eq!(reset(&["--to-datetime", "2999-01-01T00:00:00.000"]), "3");
+    let run = c
+        .groups(&[
+            "--reset-offsets",
+            "--group",
+            "g",
+            "--topic",
+            "t",
+            "--to-datetime",
+            "2999-01-01T00:00:00.000",
+            "--dry-run",
+        ])
+        .success();
+    assert!(
+        run.stdout.starts_with(
+            "\nWarn: Partition 0 from topic t is empty. Falling back to latest known offset.\n"
+        ),
+        "{run:#?}"
+    );
 
     // Out-of-range targets are clamped, with Kafka's warning.
     let run = c

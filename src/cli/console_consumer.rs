@@ -52,8 +52,8 @@ pub struct ConsoleConsumerArgs {
     #[arg(long, value_name = "LEVEL", default_value = "read_uncommitted")]
     pub isolation_level: String,
     /// A formatter property, key=value: print.timestamp, print.key, print.offset,
-    /// print.partition, print.headers, print.value, key.separator, line.separator,
-    /// headers.separator, null.literal.
+    /// print.partition, print.delivery, print.epoch, print.headers, print.value, key.separator,
+    /// line.separator, headers.separator, null.literal.
     #[arg(long = "property", visible_alias = "formatter-property", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub property: Vec<(String, String)>,
     /// A consumer config, key=value: group.id, client.id, auto.offset.reset.
@@ -75,6 +75,11 @@ pub struct MessageFormat {
     pub print_offset: bool,
     /// `print.partition`.
     pub print_partition: bool,
+    /// `print.delivery`: always `Delivery:NOT_PRESENT`, as in Kafka's console consumer.
+    pub print_delivery: bool,
+    /// `print.epoch`: always `Epoch:NOT_PRESENT`, as in Kafka's console consumer (it rebuilds
+    /// each record without its leader epoch).
+    pub print_epoch: bool,
     /// `print.headers`.
     pub print_headers: bool,
     /// `print.value`.
@@ -96,6 +101,8 @@ impl Default for MessageFormat {
             print_key: false,
             print_offset: false,
             print_partition: false,
+            print_delivery: false,
+            print_epoch: false,
             print_headers: false,
             print_value: true,
             key_separator: b"\t".to_vec(),
@@ -122,6 +129,8 @@ impl MessageFormat {
                 "print.key" => f.print_key = flag(k, v)?,
                 "print.offset" => f.print_offset = flag(k, v)?,
                 "print.partition" => f.print_partition = flag(k, v)?,
+                "print.delivery" => f.print_delivery = flag(k, v)?,
+                "print.epoch" => f.print_epoch = flag(k, v)?,
                 "print.headers" => f.print_headers = flag(k, v)?,
                 "print.value" => f.print_value = flag(k, v)?,
                 "key.separator" => f.key_separator = v.as_bytes().to_vec(),
@@ -131,20 +140,23 @@ impl MessageFormat {
                 // Deserializers: records are printed as their bytes, like StringDeserializer.
                 "key.deserializer" | "value.deserializer" | "headers.deserializer" => {}
                 other => bail!(
-                    "unknown --property '{other}': expected print.timestamp, print.key, print.offset, print.partition, print.headers, print.value, key.separator, line.separator, headers.separator or null.literal"
+                    "unknown --property '{other}': expected print.timestamp, print.key, print.offset, print.partition, print.delivery, print.epoch, print.headers, print.value, key.separator, line.separator, headers.separator or null.literal"
                 ),
             }
         }
         Ok(f)
     }
 
-    /// Writes one record in Kafka's field order: timestamp, partition, offset, headers, key,
-    /// value; fields apart by `key.separator`, the record ended by `line.separator`.
+    /// Writes one record in Kafka's field order: timestamp, partition, offset, delivery, epoch,
+    /// headers, key, value; fields apart by `key.separator`, the record ended by
+    /// `line.separator`.
     pub fn write(&self, out: &mut impl Write, r: &ConsumerRecord) -> std::io::Result<()> {
         let fields = [
             self.print_timestamp,
             self.print_partition,
             self.print_offset,
+            self.print_delivery,
+            self.print_epoch,
             self.print_headers,
             self.print_key,
             self.print_value,
@@ -177,6 +189,14 @@ impl MessageFormat {
             write!(out, "Offset:{}", r.offset)?;
             sep(out, 2)?;
         }
+        if self.print_delivery {
+            out.write_all(b"Delivery:NOT_PRESENT")?;
+            sep(out, 3)?;
+        }
+        if self.print_epoch {
+            out.write_all(b"Epoch:NOT_PRESENT")?;
+            sep(out, 4)?;
+        }
         if self.print_headers {
             if r.headers.is_empty() {
                 out.write_all(b"NO_HEADERS")?;
@@ -190,11 +210,11 @@ impl MessageFormat {
                     out.write_all(v.as_deref().unwrap_or(&self.null_literal))?;
                 }
             }
-            sep(out, 3)?;
+            sep(out, 5)?;
         }
         if self.print_key {
             out.write_all(r.key.as_deref().unwrap_or(&self.null_literal))?;
-            sep(out, 4)?;
+            sep(out, 6)?;
         }
         if self.print_value {
             out.write_all(r.value.as_deref().unwrap_or(&self.null_literal))?;

@@ -72,6 +72,9 @@ pub struct LineFormat {
     pub null_marker: Option<Vec<u8>>,
     /// Skip malformed lines instead of failing.
     pub ignore_error: bool,
+    /// Refuse a header key repeated on one line. The embedded engine's batch codec keeps one
+    /// value per header key; a remote cluster keeps them all, as Kafka does.
+    pub unique_header_keys: bool,
 }
 
 impl Default for LineFormat {
@@ -85,6 +88,7 @@ impl Default for LineFormat {
             headers_key_separator: b":".to_vec(),
             null_marker: None,
             ignore_error: false,
+            unique_header_keys: true,
         }
     }
 }
@@ -203,7 +207,7 @@ impl LineFormat {
                     let value = pair.slice(k + self.headers_key_separator.len()..);
                     let value = (!self.is_null(&value)).then_some(value);
                     let key = String::from_utf8_lossy(key).into_owned();
-                    if headers.iter().any(|(k, _)| *k == key) {
+                    if self.unique_header_keys && headers.iter().any(|(k, _)| *k == key) {
                         // The batch codec (kafka-protocol) keeps one value per header key; say so
                         // rather than drop a value silently.
                         return Err(format!(
@@ -363,7 +367,7 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
     };
     crate::engine::topic::validate_name(&topic)?;
     let reader_props: BTreeMap<String, String> = args.property.iter().cloned().collect();
-    let format = LineFormat::from_properties(&reader_props)?;
+    let mut format = LineFormat::from_properties(&reader_props)?;
     let mut config = ProducerConfig {
         batch_size: args.batch_size.max(1),
         linger: Duration::from_millis(args.timeout),
@@ -395,10 +399,9 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
             format!("unknown compression codec '{c}': expected none, gzip, snappy, lz4 or zstd")
         })?;
     }
-    let mut producer = args
-        .common
-        .backend_with(&args.producer_property)?
-        .producer(&config)?;
+    let backend = args.common.backend_with(&args.producer_property)?;
+    format.unique_header_keys = !matches!(backend, crate::config::Backend::Remote(_));
+    let mut producer = backend.producer(&config)?;
     // Fail on a bad or missing topic before reading any input.
     producer.partition_count(&topic)?;
 

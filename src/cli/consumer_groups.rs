@@ -153,27 +153,40 @@ fn describe_group(
         return Err(Error::GroupNotFound(group.to_string()).into());
     }
     let format = args.common.output;
+    // Kafka's notes on the group's state, before its table (stderr).
+    if format == Format::Text {
+        match desc.state.as_str() {
+            "Empty" => eprintln!("\nConsumer group '{group}' has no active members."),
+            "PreparingRebalance" | "CompletingRebalance" | "Assigning" | "Reconciling" => {
+                eprintln!("\nWarning: Consumer group '{group}' is rebalancing.")
+            }
+            _ => {}
+        }
+    }
     if args.state.is_some() {
-        let mut rows = Rows::new(&[
-            "GROUP",
-            "COORDINATOR (ID)",
-            "ASSIGNMENT-STRATEGY",
-            "STATE",
-            "#MEMBERS",
-        ])
-        .numeric(&["#MEMBERS"]);
-        rows.push(vec![
+        let mut headers = vec!["GROUP", "COORDINATOR (ID)", "ASSIGNMENT-STRATEGY", "STATE"];
+        let mut widths = vec![15, 25, 20, 20];
+        if args.verbose {
+            headers.extend(["GROUP-EPOCH", "TARGET-ASSIGNMENT-EPOCH"]);
+            widths.extend([15, 25]);
+        }
+        headers.push("#MEMBERS");
+        widths.push(0);
+        let mut rows = Rows::new(&headers).numeric(&["#MEMBERS"]);
+        let mut row = vec![
             Some(desc.group.clone()),
             Some(desc.coordinator.clone()),
             // Kafka prints `-` when the group has no assignor yet (an Empty group).
             Some(desc.assignment_strategy.clone()).filter(|s| !s.is_empty()),
             Some(desc.state.clone()),
-            Some(desc.members.len().to_string()),
-        ]);
-        return Ok(prefix(format, rows.render(format, &[15, 25, 20, 20, 0])));
-    }
-    if desc.members.is_empty() && format == Format::Text {
-        eprintln!("\nConsumer group '{group}' has no active members.");
+        ];
+        if args.verbose {
+            // Classic groups have no group or target-assignment epoch.
+            row.extend([None, None]);
+        }
+        row.push(Some(desc.members.len().to_string()));
+        rows.push(row);
+        return Ok(prefix(format, rows.render(format, &widths)));
     }
     if args.members {
         let mut headers = vec!["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS"];
@@ -252,6 +265,10 @@ fn describe_group(
             client,
         ]);
     }
+    // Kafka prints no table at all for a group with neither members nor offsets.
+    if rows.rows.is_empty() && format == Format::Text {
+        return Ok(String::new());
+    }
     Ok(prefix(
         format,
         rows.render(format, &[15, 15, 10, 15, 15, 15, 15, 15, 0]),
@@ -267,6 +284,10 @@ fn prefix(format: Format, body: String) -> String {
     }
 }
 
+/// A delete-offsets row: a topic and its partition (none for a topic that could not be
+/// described).
+type OffsetRowKey = (String, Option<i32>);
+
 /// A reset plan: the new offset of every partition in scope.
 type ResetPlan = BTreeMap<(String, i32), i64>;
 
@@ -276,7 +297,8 @@ fn reset_offsets(
     group: &str,
 ) -> anyhow::Result<(ResetPlan, Rows)> {
     let desc = admin.describe_group(group)?;
-    if desc.state == "Stable" {
+    // Kafka resets only inactive groups: Empty, or Dead (which includes unknown groups).
+    if !matches!(desc.state.as_str(), "Empty" | "Dead") {
         return Err(Error::group_not_inactive(group, &desc.state).into());
     }
     let committed = admin.group_offsets(group)?;
@@ -284,28 +306,30 @@ fn reset_offsets(
     if args.all_topics {
         targets.extend(committed.keys().cloned());
     }
+    let mut missing = Vec::new();
     for arg in &args.topic {
         let (topic, parts) = parse_topic_arg(arg)?;
-        let meta = admin
-            .describe_topics(std::slice::from_ref(&topic))
-            .map_err(|e| anyhow!(e))
-            .with_context(|| format!("cannot reset offsets of group '{group}'"))?;
+        let meta = admin.describe_topics(std::slice::from_ref(&topic))?;
         let count = meta.first().map_or(0, |t| t.partitions.len() as i32);
         match parts {
             Some(ps) => {
                 for p in ps {
                     if p < 0 || p >= count {
-                        return Err(Error::UnknownPartition {
-                            topic: topic.clone(),
-                            partition: p,
-                        }
-                        .into());
+                        missing.push(format!("{topic}-{p}"));
                     }
                     targets.insert((topic.clone(), p));
                 }
             }
             None => targets.extend((0..count).map(|p| (topic.clone(), p))),
         }
+    }
+    if !missing.is_empty() {
+        // Kafka checks every partition before it plans anything.
+        return Err(Error::InvalidRequest(format!(
+            "The partitions \"{}\" do not exist",
+            missing.join(",")
+        ))
+        .into());
     }
     let now = crate::log::unified::now_ms();
     let timestamp = match (&args.to_datetime, &args.by_duration) {
@@ -332,7 +356,14 @@ fn reset_offsets(
             })?;
             c.saturating_add(n)
         } else if let Some(ts) = timestamp {
-            admin.list_offset(&topic, p, OffsetSpec::Timestamp(ts))?
+            let found = admin.list_offset(&topic, p, OffsetSpec::Timestamp(ts))?;
+            // No record at or after the time: the lookup answers with the log end.
+            if found >= latest && args.common.output == Format::Text {
+                print(&format!(
+                    "\nWarn: Partition {p} from topic {topic} is empty. Falling back to latest known offset.\n"
+                ))?;
+            }
+            found
         } else {
             unreachable!("a reset scenario was checked")
         };
@@ -485,75 +516,92 @@ pub fn run(args: ConsumerGroupsArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        if !deleted.is_empty() {
-            let list = deleted
-                .iter()
+        let quoted = |gs: &[String]| {
+            gs.iter()
                 .map(|g| format!("'{g}'"))
                 .collect::<Vec<_>>()
-                .join(", ");
+                .join(", ")
+        };
+        if !deleted.is_empty() {
             match format {
                 Format::Json => {
                     for g in &deleted {
                         print(&format!("{}\n", json!({"group": g, "deleted": true})))?;
                     }
                 }
+                // Kafka's wording when only some of the groups could be deleted.
+                _ if failed => print(&format!(
+                    "\nThese consumer groups were deleted successfully: {}\n",
+                    quoted(&deleted)
+                ))?,
                 _ => print(&format!(
-                    "Deletion of requested consumer groups ({list}) was successful.\n"
+                    "Deletion of requested consumer groups ({}) was successful.\n",
+                    quoted(&deleted)
                 ))?,
             }
         }
     } else if args.delete_offsets {
         let group = &groups[0];
+        // Kafka deletes the offsets of every partition of a topic given without partitions;
+        // a topic that cannot be described gets one row with partition `-` and its error.
         let mut partitions = Vec::new();
+        let mut undescribed: Vec<(String, String)> = Vec::new();
         for arg in &args.topic {
             let (topic, parts) = parse_topic_arg(arg)?;
             match parts {
                 Some(ps) => partitions.extend(ps.into_iter().map(|p| (topic.clone(), p))),
                 None => {
-                    let committed = admin.group_offsets(group)?;
-                    let mut ps: Vec<(String, i32)> =
-                        committed.into_keys().filter(|(t, _)| t == &topic).collect();
-                    if ps.is_empty() {
-                        ps = admin
-                            .describe_topics(std::slice::from_ref(&topic))?
-                            .iter()
-                            .flat_map(|t| {
-                                t.partitions.iter().map(|p| (t.name.clone(), p.partition))
-                            })
-                            .collect();
+                    match admin.describe_topics(std::slice::from_ref(&topic)) {
+                        Ok(described) => partitions.extend(described.iter().flat_map(|t| {
+                            t.partitions.iter().map(|p| (t.name.clone(), p.partition))
+                        })),
+                        Err(e) => undescribed.push((topic, e.to_string())),
                     }
-                    partitions.extend(ps);
                 }
             }
         }
-        let results = admin.delete_group_offsets(group, &partitions)?;
+        let results = if partitions.is_empty() {
+            Vec::new()
+        } else {
+            admin.delete_group_offsets(group, &partitions)?
+        };
+        // Rows sorted by topic then partition.
+        let mut statuses: Vec<(OffsetRowKey, Result<(), String>)> = results
+            .into_iter()
+            .map(|((t, p), r)| ((t, Some(p)), r.map_err(|e| e.to_string())))
+            .chain(undescribed.into_iter().map(|(t, e)| ((t, None), Err(e))))
+            .collect();
+        statuses.sort_by(|a, b| a.0.cmp(&b.0));
+        let partition_failed = statuses.iter().any(|(_, r)| r.is_err());
         let mut rows = Rows::new(&["TOPIC", "PARTITION", "STATUS"]).numeric(&["PARTITION"]);
-        let mut all_ok = true;
-        for ((t, p), r) in results {
+        for ((t, p), r) in statuses {
             let status = match r {
                 Ok(()) => "Successful".to_string(),
-                Err(e) => {
-                    all_ok = false;
-                    format!("Error: {e}")
-                }
+                Err(e) => format!("Error: {e}"),
             };
-            rows.push(vec![Some(t), Some(p.to_string()), Some(status)]);
+            rows.push(vec![Some(t), p.map(|p| p.to_string()), Some(status)]);
         }
         if format == Format::Text {
-            if all_ok {
-                print(&format!(
-                    "Request succeeded for deleting offsets from group {group}.\n"
-                ))?;
+            // Kafka's first line tells the partition-level errors of the request apart from
+            // topics it could not even describe (those still count as a success).
+            let sent_failed = rows
+                .rows
+                .iter()
+                .any(|r| r[1].is_some() && r[2].as_deref() != Some("Successful"));
+            if sent_failed {
+                print(
+                    "\nError: Encountered some partition-level error, see the follow-up details.\n",
+                )?;
             } else {
                 print(&format!(
-                    "Request failed for deleting offsets from group {group}.\n"
+                    "Request succeeded for deleting offsets from group {group}.\n"
                 ))?;
             }
             print(&format!("\n{}", rows.to_text(&[15, 10, 0])))?;
         } else {
             print(&rows.render(format, &[]))?;
         }
-        failed |= !all_ok;
+        failed |= partition_failed;
     } else if args.reset_offsets {
         use std::io::IsTerminal;
         // Kafka announces that a reset without --dry-run/--execute will prompt; on a terminal

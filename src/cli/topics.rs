@@ -109,19 +109,38 @@ fn configs_text(t: &TopicDescription) -> String {
         .join(",")
 }
 
+/// Which lines of a described topic Kafka prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DescribeLines {
+    /// The topic line and its partition lines.
+    All,
+    /// Partition lines only (under a partition filter such as --under-replicated-partitions).
+    Partitions,
+    /// The topic line only (--topics-with-overrides).
+    Topic,
+}
+
 /// Kafka's describe layout: a topic line, then one tab-indented line per partition.
-pub fn describe_text(t: &TopicDescription, partitions_only: bool) -> String {
+pub fn describe_text(t: &TopicDescription, lines: DescribeLines) -> String {
     let mut out = String::new();
-    if !partitions_only {
+    if lines != DescribeLines::Partitions {
         let configs = configs_text(t);
+        // Kafka leaves the TopicId field out when there is none (the zero id).
+        let id = if t.topic_id.is_empty() {
+            String::new()
+        } else {
+            format!("\tTopicId: {}", t.topic_id)
+        };
         out.push_str(&format!(
-            "Topic: {}\tTopicId: {}\tPartitionCount: {}\tReplicationFactor: {}\tConfigs: {}\n",
+            "Topic: {}{id}\tPartitionCount: {}\tReplicationFactor: {}\tConfigs: {}\n",
             t.name,
-            t.topic_id,
             t.partitions.len(),
             t.replication_factor,
             configs
         ));
+    }
+    if lines == DescribeLines::Topic {
+        return out;
     }
     for p in &t.partitions {
         let leader = if p.leader < 0 {
@@ -243,6 +262,13 @@ fn execute(admin: &dyn Admin, args: &TopicsArgs) -> anyhow::Result<()> {
                 "WARNING: Due to limitations in metric names, topics with a period ('.') or underscore ('_') could collide. To avoid issues it is best to use either, but not both."
             );
         }
+        // Kafka's tool checks these itself, before any request (so every backend says it alike).
+        if args.partitions.is_some_and(|p| p < 1) {
+            anyhow::bail!("The partitions must be greater than 0");
+        }
+        if args.replication_factor.is_some_and(|rf| rf < 1) {
+            anyhow::bail!("The replication factor must be between 1 and 32767 inclusive");
+        }
         let configs: BTreeMap<String, String> = args.config.iter().cloned().collect();
         match admin.create_topic(name, args.partitions, args.replication_factor, configs) {
             Ok(()) => {
@@ -285,7 +311,13 @@ fn execute(admin: &dyn Admin, args: &TopicsArgs) -> anyhow::Result<()> {
         print(&out)?;
     } else if args.describe {
         let mut described = admin.describe_topics(&topics)?;
-        let partitions_only = args.under_replicated_partitions || args.unavailable_partitions;
+        let lines = if args.under_replicated_partitions || args.unavailable_partitions {
+            DescribeLines::Partitions
+        } else if args.topics_with_overrides {
+            DescribeLines::Topic
+        } else {
+            DescribeLines::All
+        };
         if args.topics_with_overrides {
             described.retain(|t| !t.configs.is_empty());
         }
@@ -300,7 +332,7 @@ fn execute(admin: &dyn Admin, args: &TopicsArgs) -> anyhow::Result<()> {
         let out = match format {
             Format::Text => described
                 .iter()
-                .map(|t| describe_text(t, partitions_only))
+                .map(|t| describe_text(t, lines))
                 .collect::<String>(),
             Format::Json => described.iter().map(describe_json).collect(),
             Format::Table => describe_table(&described),

@@ -2,13 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
-use kafka_protocol::messages::ConsumerProtocolAssignment;
-use kafka_protocol::protocol::Decodable;
-use rdkafka::admin::{
-    AdminClient, AdminOptions, ConfigSource, NewPartitions, NewTopic, ResourceSpecifier,
-    TopicReplication,
-};
+use rdkafka::admin::{AdminClient, AdminOptions, OwnedResourceSpecifier, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
 use rdkafka::{Offset, TopicPartitionList};
@@ -17,7 +11,7 @@ use super::super::{
     Admin, GroupDescription, MemberDescription, OffsetSpec, PartitionDescription, PartitionResults,
     TopicDescription,
 };
-use super::{RemoteConfig, TIMEOUT, code_error, kafka_error};
+use super::{RemoteConfig, TIMEOUT, code_error, kafka_error, native};
 use crate::error::{Error, Result};
 
 /// Admin client over a remote cluster.
@@ -68,17 +62,6 @@ impl RemoteAdmin {
             .fetch_metadata(topic, TIMEOUT)
             .map_err(|e| kafka_error(topic.unwrap_or("metadata"), e))
     }
-
-    fn all_partitions(&self) -> Result<TopicPartitionList> {
-        let md = self.metadata(None)?;
-        let mut tpl = TopicPartitionList::new();
-        for t in md.topics() {
-            for p in t.partitions() {
-                tpl.add_partition(t.name(), p.id());
-            }
-        }
-        Ok(tpl)
-    }
 }
 
 /// The first per-name failure of an admin call (topics, partitions, groups), as our error.
@@ -88,27 +71,6 @@ fn first_failure(
     match results.into_iter().find_map(|r| r.err()) {
         Some((name, code)) => Err(code_error(&name, code, &code.to_string())),
         None => Ok(()),
-    }
-}
-
-/// Decodes a consumer-protocol assignment (what a classic group member was given).
-fn decode_assignment(bytes: &[u8]) -> Vec<(String, i32)> {
-    if bytes.len() < 2 {
-        return Vec::new();
-    }
-    let mut buf = Bytes::copy_from_slice(&bytes[2..]);
-    let version = i16::from_be_bytes([bytes[0], bytes[1]]);
-    match ConsumerProtocolAssignment::decode(&mut buf, version.clamp(0, 3)) {
-        Ok(a) => a
-            .assigned_partitions
-            .iter()
-            .flat_map(|tp| {
-                tp.partitions
-                    .iter()
-                    .map(move |p| (tp.topic.0.to_string(), *p))
-            })
-            .collect(),
-        Err(_) => Vec::new(),
     }
 }
 
@@ -125,45 +87,54 @@ impl Admin for RemoteAdmin {
     }
 
     fn describe_topics(&self, names: &[String]) -> Result<Vec<TopicDescription>> {
-        let md = self.metadata(None)?;
+        let described = native::describe_topics(&self.admin, TIMEOUT, names)?;
+        let specifiers: Vec<ResourceSpecifier<'_>> = names
+            .iter()
+            .map(|n| ResourceSpecifier::Topic(n.as_str()))
+            .collect();
+        let mut configs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        if !specifiers.is_empty() {
+            let results = self
+                .runtime
+                .block_on(self.admin.describe_configs(&specifiers, &self.options()))
+                .map_err(|e| kafka_error(&names.join(", "), e))?;
+            for r in results.into_iter().filter_map(|r| r.ok()) {
+                let OwnedResourceSpecifier::Topic(name) = r.specifier else {
+                    continue;
+                };
+                // Kafka's tool shows every entry that is not the default: topic overrides and
+                // cluster-level settings (a KRaft broker reports min.insync.replicas so).
+                configs.entry(name).or_default().extend(
+                    r.entries
+                        .into_iter()
+                        .filter(|e| !e.is_default)
+                        .filter_map(|e| e.value.map(|v| (e.name, v))),
+                );
+            }
+        }
         let mut out = Vec::new();
         for name in names {
-            let t = md
-                .topics()
+            let t = described
                 .iter()
-                .find(|t| t.name() == name)
+                .find(|t| &t.name == name)
                 .ok_or_else(|| Error::UnknownTopic(name.clone()))?;
-            let configs = self
-                .runtime
-                .block_on(
-                    self.admin
-                        .describe_configs([&ResourceSpecifier::Topic(name)], &self.options()),
-                )
-                .map_err(|e| kafka_error(name, e))?
-                .into_iter()
-                .filter_map(|r| r.ok())
-                .flat_map(|r| r.entries)
-                .filter(|e| matches!(e.source, ConfigSource::DynamicTopic))
-                .filter_map(|e| e.value.map(|v| (e.name, v)))
-                .collect();
             let mut partitions: Vec<PartitionDescription> = t
-                .partitions()
+                .partitions
                 .iter()
-                .map(|p| PartitionDescription {
-                    partition: p.id(),
-                    leader: p.leader(),
-                    replicas: p.replicas().to_vec(),
-                    isr: p.isr().to_vec(),
+                .map(|(partition, leader, replicas, isr)| PartitionDescription {
+                    partition: *partition,
+                    leader: *leader,
+                    replicas: replicas.clone(),
+                    isr: isr.clone(),
                 })
                 .collect();
             partitions.sort_by_key(|p| p.partition);
             out.push(TopicDescription {
                 name: name.clone(),
-                // librdkafka's metadata does not carry topic ids.
-                topic_id: String::new(),
-                internal: crate::engine::topic::is_internal(name),
+                topic_id: t.id.clone(),
+                internal: t.internal || crate::engine::topic::is_internal(name),
                 replication_factor: partitions.first().map_or(0, |p| p.replicas.len() as i32),
-                configs,
+                configs: configs.remove(name).unwrap_or_default(),
                 partitions,
             });
         }
@@ -177,36 +148,23 @@ impl Admin for RemoteAdmin {
         replication_factor: Option<i16>,
         configs: BTreeMap<String, String>,
     ) -> Result<()> {
-        let mut topic = NewTopic::new(
+        let configs: Vec<(String, String)> = configs.into_iter().collect();
+        native::create_topic(
+            &self.admin,
+            TIMEOUT,
             name,
             partitions.unwrap_or(-1),
-            TopicReplication::Fixed(replication_factor.map_or(-1, i32::from)),
-        );
-        for (k, v) in &configs {
-            topic = topic.set(k, v);
-        }
-        let results = self
-            .runtime
-            .block_on(self.admin.create_topics([&topic], &self.options()))
-            .map_err(|e| kafka_error(name, e))?;
-        first_failure(results)
+            replication_factor.map_or(-1, i32::from),
+            &configs,
+        )
     }
 
     fn delete_topic(&self, name: &str) -> Result<()> {
-        let results = self
-            .runtime
-            .block_on(self.admin.delete_topics(&[name], &self.options()))
-            .map_err(|e| kafka_error(name, e))?;
-        first_failure(results)
+        native::delete_topic(&self.admin, TIMEOUT, name)
     }
 
     fn create_partitions(&self, name: &str, count: i32) -> Result<()> {
-        let np = NewPartitions::new(name, count.max(0) as usize);
-        let results = self
-            .runtime
-            .block_on(self.admin.create_partitions([&np], &self.options()))
-            .map_err(|e| kafka_error(name, e))?;
-        first_failure(results)
+        native::create_partitions(&self.admin, TIMEOUT, name, count.max(0) as usize)
     }
 
     fn list_offset(&self, topic: &str, partition: i32, spec: OffsetSpec) -> Result<i64> {
@@ -253,45 +211,32 @@ impl Admin for RemoteAdmin {
     }
 
     fn describe_group(&self, group: &str) -> Result<GroupDescription> {
-        let list = self
-            .probe
-            .fetch_group_list(Some(group), TIMEOUT)
-            .map_err(|e| kafka_error(group, e))?;
-        let g = list
-            .groups()
-            .first()
-            .ok_or_else(|| Error::GroupNotFound(group.to_string()))?;
-        let members = g
-            .members()
-            .iter()
-            .map(|m| MemberDescription {
-                member_id: m.id().to_string(),
-                client_id: m.client_id().to_string(),
-                host: m.client_host().to_string(),
-                assignment: m.assignment().map(decode_assignment).unwrap_or_default(),
-            })
-            .collect();
+        let g = native::describe_group(&self.admin, TIMEOUT, group)?;
         Ok(GroupDescription {
             group: group.to_string(),
-            state: g.state().to_string(),
-            assignment_strategy: g.protocol().to_string(),
-            coordinator: String::new(),
-            members,
+            state: g.state,
+            assignment_strategy: g.assignor,
+            // Kafka's layout: `host:port  (id)`, two spaces.
+            coordinator: g
+                .coordinator
+                .map(|(host, port, id)| format!("{host}:{port}  ({id})"))
+                .unwrap_or_default(),
+            members: g
+                .members
+                .into_iter()
+                .map(|m| MemberDescription {
+                    member_id: m.consumer_id,
+                    client_id: m.client_id,
+                    host: m.host,
+                    assignment: m.assignment,
+                })
+                .collect(),
         })
     }
 
     fn group_offsets(&self, group: &str) -> Result<BTreeMap<(String, i32), i64>> {
-        let client = self.group_client(group)?;
-        let committed = client
-            .committed_offsets(self.all_partitions()?, TIMEOUT)
-            .map_err(|e| kafka_error(group, e))?;
-        Ok(committed
-            .elements()
-            .iter()
-            .filter_map(|e| match e.offset() {
-                Offset::Offset(o) => Some(((e.topic().to_string(), e.partition()), o)),
-                _ => None,
-            })
+        Ok(native::group_offsets(&self.admin, TIMEOUT, group)?
+            .into_iter()
             .collect())
     }
 
@@ -326,10 +271,20 @@ impl Admin for RemoteAdmin {
     fn delete_group_offsets(
         &self,
         group: &str,
-        _partitions: &[(String, i32)],
+        partitions: &[(String, i32)],
     ) -> Result<PartitionResults> {
-        Err(Error::Remote(format!(
-            "deleting offsets of group '{group}' is not supported against a remote cluster yet"
-        )))
+        Ok(
+            native::delete_group_offsets(&self.admin, TIMEOUT, group, partitions)?
+                .into_iter()
+                .map(|((t, p), failure)| {
+                    let r = match failure {
+                        None => Ok(()),
+                        // The row names the partition; the status is the broker's word.
+                        Some(f) => Err(Error::Remote(f.message)),
+                    };
+                    ((t, p), r)
+                })
+                .collect(),
+        )
     }
 }

@@ -94,6 +94,58 @@ impl RemoteConsumer {
     }
 }
 
+impl RemoteConsumer {
+    /// Kafka's consumer commits the position of every partition it was assigned, also of those
+    /// it returned no record from: where it started (per `auto.offset.reset` when the group had
+    /// no offset there). librdkafka knows the positions of the others only, so the starts of
+    /// those are committed here, on close.
+    fn commit_start_positions(&mut self) -> Result<()> {
+        if !self.group {
+            return Ok(());
+        }
+        let positions = self
+            .consumer
+            .position()
+            .map_err(|e| kafka_error("position", e))?;
+        let mut unread = TopicPartitionList::new();
+        for e in positions.elements() {
+            if !matches!(e.offset(), Offset::Offset(_)) {
+                unread.add_partition(e.topic(), e.partition());
+            }
+        }
+        if unread.count() == 0 {
+            return Ok(());
+        }
+        let committed = self
+            .consumer
+            .committed_offsets(unread, super::TIMEOUT)
+            .map_err(|e| kafka_error("committed offsets", e))?;
+        let mut starts = TopicPartitionList::new();
+        for e in committed.elements() {
+            if matches!(e.offset(), Offset::Offset(_)) {
+                continue;
+            }
+            let (low, high) = self
+                .consumer
+                .fetch_watermarks(e.topic(), e.partition(), super::TIMEOUT)
+                .map_err(|err| kafka_error(e.topic(), err))?;
+            let start = match self.reset {
+                OffsetReset::Earliest => low,
+                OffsetReset::Latest => high,
+            };
+            starts
+                .add_partition_offset(e.topic(), e.partition(), Offset::Offset(start))
+                .map_err(|err| kafka_error(e.topic(), err))?;
+        }
+        if starts.count() == 0 {
+            return Ok(());
+        }
+        self.consumer
+            .commit(&starts, CommitMode::Sync)
+            .map_err(|e| kafka_error("commit", e))
+    }
+}
+
 impl Consumer for RemoteConsumer {
     fn subscribe(&mut self, what: Subscribe) -> Result<()> {
         // Without a group nothing is committed, so plain assignment of every partition does
@@ -226,7 +278,7 @@ impl Consumer for RemoteConsumer {
     }
 
     fn close(&mut self) -> Result<()> {
-        let result = self.commit();
+        let result = self.commit().and_then(|()| self.commit_start_positions());
         self.consumer.unsubscribe();
         result
     }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod consumer;
+mod native;
 mod producer;
 pub mod properties;
 
@@ -75,6 +76,48 @@ pub(crate) fn code_error(what: &str, code: rdkafka::types::RDKafkaErrorCode, tex
         C::InvalidConfig => Error::InvalidConfig(text.to_string()),
         C::GroupIdNotFound => Error::GroupNotFound(what.to_string()),
         C::NonEmptyGroup => Error::NonEmptyGroup(format!("The group '{what}' is not empty.")),
+        // librdkafka's codes name these only as "Authentication" or "SSL" (the reason goes to
+        // the client context's error callback); say which settings decide them.
+        C::Authentication | C::SaslAuthenticationFailed => Error::Remote(format!(
+            "{what}: SASL authentication failed: check sasl.mechanism and the username and password in sasl.jaas.config"
+        )),
+        C::SSL => Error::Remote(format!(
+            "{what}: TLS failed: check security.protocol and ssl.truststore.location (the CA that signed the cluster's certificate)"
+        )),
+        C::TopicAuthorizationFailed
+        | C::GroupAuthorizationFailed
+        | C::ClusterAuthorizationFailed
+        | C::TransactionalIdAuthorizationFailed => {
+            Error::Remote(format!("{what}: not authorized ({code})"))
+        }
         _ => Error::Remote(format!("{what}: {text}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::error::KafkaError;
+    use rdkafka::types::RDKafkaErrorCode as C;
+
+    use super::kafka_error;
+
+    #[test]
+    fn security_failures_say_what_to_check() {
+        let auth = kafka_error("poll", KafkaError::MessageConsumption(C::Authentication));
+        let auth = auth.to_string();
+        assert!(
+            auth.starts_with("poll: SASL authentication failed: "),
+            "{auth}"
+        );
+        assert!(auth.contains("sasl.jaas.config"), "{auth}");
+        let tls = kafka_error("metadata", KafkaError::MetadataFetch(C::SSL)).to_string();
+        assert!(tls.starts_with("metadata: TLS failed: "), "{tls}");
+        assert!(tls.contains("ssl.truststore.location"), "{tls}");
+        let denied = kafka_error("t", KafkaError::MetadataFetch(C::TopicAuthorizationFailed));
+        assert!(
+            denied.to_string().starts_with("t: not authorized ("),
+            "{denied}"
+        );
+        assert!(!auth.contains('\n') && !tls.contains('\n'));
     }
 }

@@ -5,7 +5,9 @@
 //!   `.crt`, `.cer` file) becomes `ssl.ca.location`, `ssl.truststore.certificates` becomes
 //!   `ssl.ca.pem`;
 //! - a PKCS12 key store keeps its name, a PEM one becomes `ssl.certificate.location` and
-//!   `ssl.key.location` (librdkafka reads both from the one file);
+//!   `ssl.key.location` (librdkafka reads both from the one file); a PEM key store given inline
+//!   (`ssl.keystore.certificate.chain`, `ssl.keystore.key`) becomes `ssl.certificate.pem` and
+//!   `ssl.key.pem`;
 //! - `ssl.endpoint.identification.algorithm=` (empty: off) becomes `none`;
 //! - settings librdkafka has no use for (serializers, store types and passwords of stores it
 //!   does not read) are dropped.
@@ -17,7 +19,7 @@ use std::collections::BTreeMap;
 use crate::error::Error;
 
 /// Java-only settings that have no librdkafka counterpart and change nothing for it.
-const DROPPED: [&str; 10] = [
+const DROPPED: [&str; 13] = [
     "key.serializer",
     "value.serializer",
     "key.deserializer",
@@ -28,6 +30,10 @@ const DROPPED: [&str; 10] = [
     "ssl.protocol",
     "ssl.enabled.protocols",
     "sasl.client.callback.handler.class",
+    // The JVM's TLS providers; OpenSSL has its own.
+    "ssl.keymanager.algorithm",
+    "ssl.trustmanager.algorithm",
+    "ssl.secure.random.implementation",
 ];
 
 fn bad(key: &str, why: impl std::fmt::Display) -> Error {
@@ -133,6 +139,12 @@ pub fn to_librdkafka(java: &BTreeMap<String, String>) -> Result<BTreeMap<String,
             "ssl.truststore.certificates" => {
                 out.insert("ssl.ca.pem".to_string(), v.clone());
             }
+            "ssl.keystore.certificate.chain" => {
+                out.insert("ssl.certificate.pem".to_string(), v.clone());
+            }
+            "ssl.keystore.key" => {
+                out.insert("ssl.key.pem".to_string(), v.clone());
+            }
             "ssl.keystore.location" => {
                 let declared = java
                     .get("ssl.keystore.type")
@@ -216,6 +228,13 @@ mod tests {
                 "org.apache.kafka.common.serialization.StringSerializer",
             ),
             ("client.id", "me"),
+            ("ssl.keymanager.algorithm", "SunX509"),
+            (
+                "ssl.keystore.certificate.chain",
+                "-----BEGIN CERTIFICATE-----...",
+            ),
+            ("ssl.keystore.key", "-----BEGIN PRIVATE KEY-----..."),
+            ("ssl.key.password", "kp"),
         ]);
         let want = props(&[
             ("security.protocol", "SASL_SSL"),
@@ -225,6 +244,9 @@ mod tests {
             ("ssl.ca.location", "/etc/kafka/ca.pem"),
             ("ssl.endpoint.identification.algorithm", "none"),
             ("client.id", "me"),
+            ("ssl.certificate.pem", "-----BEGIN CERTIFICATE-----..."),
+            ("ssl.key.pem", "-----BEGIN PRIVATE KEY-----..."),
+            ("ssl.key.password", "kp"),
         ]);
         assert_eq!(to_librdkafka(&java).unwrap(), want);
     }
