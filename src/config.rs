@@ -237,11 +237,15 @@ impl CommonArgs {
             Some(d) => d,
             None => default_data_dir()?,
         };
-        let mut properties = ctx.properties;
+        // Each layer is put in librdkafka's terms before the next overrides it, so a
+        // sasl.jaas.config on the command line beats a context's sasl.username.
+        use crate::client::remote::properties::to_librdkafka;
+        let mut properties = to_librdkafka(&ctx.properties)?;
         if let Some(p) = &self.command_config {
-            properties.extend(read_properties(p)?);
+            properties.extend(to_librdkafka(&read_properties(p)?)?);
         }
-        properties.extend(self.command_property.iter().cloned());
+        let flags: BTreeMap<String, String> = self.command_property.iter().cloned().collect();
+        properties.extend(to_librdkafka(&flags)?);
         if let Some(b) = &bootstrap
             && (b.trim().is_empty() || !b.split(',').all(|s| s.trim().rsplit_once(':').is_some()))
         {

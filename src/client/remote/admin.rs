@@ -1,6 +1,7 @@
 //! Admin operations on a remote cluster.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, OwnedResourceSpecifier, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
@@ -11,7 +12,7 @@ use super::super::{
     Admin, GroupDescription, MemberDescription, OffsetSpec, PartitionDescription, PartitionResults,
     TopicDescription,
 };
-use super::{RemoteConfig, TIMEOUT, code_error, kafka_error, native};
+use super::{RemoteConfig, TIMEOUT, Watched, code_error, kafka_error, metadata_watched, native};
 use crate::error::{Error, Result};
 
 /// Admin client over a remote cluster.
@@ -19,7 +20,10 @@ pub struct RemoteAdmin {
     config: RemoteConfig,
     admin: AdminClient<DefaultClientContext>,
     /// For metadata, watermarks and group listings, which librdkafka serves on any client.
-    probe: BaseConsumer,
+    probe: BaseConsumer<Watched>,
+    /// The cluster-wide metadata fetched to check the connection, for the first call that
+    /// wants it (a second request would wait on a new connection to the broker it names).
+    first_metadata: std::sync::Mutex<Option<rdkafka::metadata::Metadata>>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -32,18 +36,27 @@ impl RemoteAdmin {
             .map_err(|e| kafka_error("admin client", e))?;
         let probe = config
             .client_config()
-            .create()
+            .create_with_context(Watched::default())
             .map_err(|e| kafka_error("client", e))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::Remote(format!("cannot start a runtime: {e}")))?;
-        Ok(RemoteAdmin {
+        let admin = RemoteAdmin {
             config,
             admin,
             probe,
+            first_metadata: std::sync::Mutex::new(None),
             runtime,
-        })
+        };
+        // librdkafka's admin client never tells why it cannot reach a cluster (it waits out
+        // the timeout); the probe's metadata does, within seconds.
+        let md = admin.metadata(None)?;
+        *admin
+            .first_metadata
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(md);
+        Ok(admin)
     }
 
     fn options(&self) -> AdminOptions {
@@ -58,9 +71,25 @@ impl RemoteAdmin {
     }
 
     fn metadata(&self, topic: Option<&str>) -> Result<rdkafka::metadata::Metadata> {
-        self.probe
-            .fetch_metadata(topic, TIMEOUT)
-            .map_err(|e| kafka_error(topic.unwrap_or("metadata"), e))
+        if topic.is_none()
+            && let Some(md) = self
+                .first_metadata
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+        {
+            return Ok(md);
+        }
+        metadata_watched(
+            self.probe.client(),
+            &self.probe.context().watch,
+            topic,
+            &self.config.bootstrap_servers,
+            || {
+                // The probe never subscribes: polling only serves its callbacks.
+                let _ = self.probe.poll(Duration::ZERO);
+            },
+        )
     }
 }
 

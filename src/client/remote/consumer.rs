@@ -10,12 +10,13 @@ use rdkafka::message::{Headers, Message, Timestamp};
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::super::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset, StartOffset, Subscribe};
-use super::{RemoteConfig, kafka_error};
+use super::{RemoteConfig, Watched, kafka_error, metadata_watched};
 use crate::error::{Error, Result};
 
 /// Consumer over a remote cluster.
 pub struct RemoteConsumer {
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<Watched>,
+    bootstrap: String,
     group: bool,
     max_poll_records: usize,
     reset: OffsetReset,
@@ -48,15 +49,35 @@ impl RemoteConsumer {
         if !remote.properties.contains_key("client.id") {
             c.set("client.id", &config.client_id);
         }
-        let consumer: BaseConsumer = c.create().map_err(|e| kafka_error("consumer", e))?;
-        Ok(RemoteConsumer {
+        let consumer: BaseConsumer<Watched> = c
+            .create_with_context(Watched::default())
+            .map_err(|e| kafka_error("consumer", e))?;
+        let consumer = RemoteConsumer {
             consumer,
+            bootstrap: remote.bootstrap_servers.clone(),
             group: config.group.is_some(),
             max_poll_records: config.max_poll_records,
             reset: config.offset_reset,
             topics: HashMap::new(),
             uncommitted: false,
-        })
+        };
+        // Reach the cluster now: an unreachable broker or a wrong password is reported at
+        // once, and later poll errors are the transient kind librdkafka recovers from.
+        consumer.metadata()?;
+        Ok(consumer)
+    }
+
+    fn metadata(&self) -> Result<rdkafka::metadata::Metadata> {
+        metadata_watched(
+            self.consumer.client(),
+            &self.consumer.context().watch,
+            None,
+            &self.bootstrap,
+            || {
+                // Nothing is assigned yet while this runs, so no record can be lost here.
+                let _ = self.consumer.poll(Duration::ZERO);
+            },
+        )
     }
 
     fn topic(&mut self, name: &str) -> Arc<str> {
@@ -73,10 +94,7 @@ impl RemoteConsumer {
         &self,
         wanted: impl Fn(&str) -> bool,
     ) -> Result<Vec<(String, i32, StartOffset)>> {
-        let md = self
-            .consumer
-            .fetch_metadata(None, super::TIMEOUT)
-            .map_err(|e| kafka_error("metadata", e))?;
+        let md = self.metadata()?;
         let start = match self.reset {
             OffsetReset::Earliest => StartOffset::Earliest,
             OffsetReset::Latest => StartOffset::Latest,
@@ -216,7 +234,16 @@ impl Consumer for RemoteConsumer {
             let Some(msg) = self.consumer.poll(wait) else {
                 break;
             };
-            let msg = msg.map_err(|e| kafka_error("poll", e))?;
+            let msg = match msg {
+                Ok(m) => m,
+                // A broker going away or a leader moving: librdkafka reconnects and fetches
+                // from the new leader by itself, as Kafka's consumer does.
+                Err(e) if is_transient(&e) => {
+                    tracing::debug!(error = %e, "transient consumer error");
+                    continue;
+                }
+                Err(e) => return Err(kafka_error("poll", e)),
+            };
             let (timestamp, log_append_time) = match msg.timestamp() {
                 Timestamp::CreateTime(t) => (t, false),
                 Timestamp::LogAppendTime(t) => (t, true),
@@ -282,4 +309,25 @@ impl Consumer for RemoteConsumer {
         self.consumer.unsubscribe();
         result
     }
+}
+
+/// Errors librdkafka reports from poll and then recovers from on its own.
+fn is_transient(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            C::BrokerTransportFailure
+                | C::AllBrokersDown
+                | C::OperationTimedOut
+                | C::RequestTimedOut
+                | C::NotLeaderForPartition
+                | C::LeaderNotAvailable
+                | C::NetworkException
+                | C::NotCoordinator
+                | C::CoordinatorNotAvailable
+                | C::FencedLeaderEpoch
+                | C::UnknownLeaderEpoch
+        )
+    )
 }

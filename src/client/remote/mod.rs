@@ -10,7 +10,11 @@ pub mod properties;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rdkafka::ClientConfig;
+use std::sync::Mutex;
+
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{ClientConfig, ClientContext};
 
 pub use admin::RemoteAdmin;
 pub use consumer::RemoteConsumer;
@@ -20,6 +24,128 @@ use crate::error::Error;
 
 /// How long an admin or metadata call may wait for the cluster.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a tool waits to reach the cluster at all before saying it cannot: short enough
+/// that an unreachable broker is reported within 10 s.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// What librdkafka reports only through its error callback, which a blocking call cannot see:
+/// the first authentication or TLS failure, and the last reason a broker could not be reached.
+#[derive(Debug, Default)]
+pub struct Watch {
+    security: Mutex<Option<(RDKafkaErrorCode, String)>>,
+    transport: Mutex<Option<String>>,
+}
+
+impl Watch {
+    /// Records one error callback.
+    pub fn note(&self, error: &KafkaError, reason: &str) {
+        use RDKafkaErrorCode as C;
+        match error.rdkafka_error_code() {
+            Some(
+                code @ (C::Authentication
+                | C::SaslAuthenticationFailed
+                | C::SSL
+                | C::UnsupportedSASLMechanism
+                | C::IllegalSASLState),
+            ) => {
+                let mut s = self.security.lock().unwrap_or_else(|p| p.into_inner());
+                s.get_or_insert_with(|| (code, reason.to_string()));
+            }
+            // "n/n brokers are down" says less than the connect failure before it.
+            Some(C::AllBrokersDown) => {}
+            _ => {
+                *self.transport.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(reason.to_string());
+            }
+        }
+    }
+
+    /// The security failure seen, as the error to report for `what`.
+    fn security_error(&self, what: &str) -> Option<Error> {
+        let s = self.security.lock().unwrap_or_else(|p| p.into_inner());
+        s.as_ref().map(|(code, reason)| {
+            let hint = code_error(what, *code, reason);
+            Error::Remote(format!("{hint} ({})", one_line(reason)))
+        })
+    }
+
+    fn transport_reason(&self) -> Option<String> {
+        self.transport
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_deref()
+            .map(one_line)
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A client context that keeps a [`Watch`].
+#[derive(Debug, Default)]
+pub struct Watched {
+    /// What the error callback reported.
+    pub watch: Watch,
+}
+
+impl ClientContext for Watched {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::debug!(%error, reason, "librdkafka");
+        self.watch.note(&error, reason);
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for Watched {}
+
+/// Metadata, failing fast with the real reason: librdkafka's `fetch_metadata` would wait out
+/// its whole timeout on a wrong password or an untrusted certificate, and then only say
+/// "transport failure". Asks in short slices, serving the error callback (`pump`) between
+/// them, and gives up after [`CONNECT_TIMEOUT`] with the last reason a broker was unreachable.
+pub(crate) fn metadata_watched<C: ClientContext>(
+    client: &rdkafka::client::Client<C>,
+    watch: &Watch,
+    topic: Option<&str>,
+    bootstrap: &str,
+    pump: impl Fn(),
+) -> Result<rdkafka::metadata::Metadata, Error> {
+    let what = topic.unwrap_or("metadata");
+    let deadline = std::time::Instant::now() + CONNECT_TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let slice = left
+            .min(Duration::from_millis(250))
+            .max(Duration::from_millis(1));
+        let err = match client.fetch_metadata(topic, slice) {
+            Ok(md) => return Ok(md),
+            Err(e) => e,
+        };
+        pump();
+        if let Some(e) = watch.security_error(what) {
+            return Err(e);
+        }
+        let transient = matches!(
+            err.rdkafka_error_code(),
+            Some(
+                RDKafkaErrorCode::BrokerTransportFailure
+                    | RDKafkaErrorCode::AllBrokersDown
+                    | RDKafkaErrorCode::OperationTimedOut
+                    | RDKafkaErrorCode::RequestTimedOut
+            )
+        );
+        if !transient {
+            return Err(kafka_error(what, err));
+        }
+        if left.is_zero() {
+            let why = watch.transport_reason().unwrap_or_else(|| err.to_string());
+            return Err(Error::Remote(format!(
+                "cannot reach the Kafka cluster at {bootstrap} within {} s ({why}); check --bootstrap-server and that the brokers are up",
+                CONNECT_TIMEOUT.as_secs()
+            )));
+        }
+    }
+}
 
 /// Where the cluster is and how to talk to it.
 #[derive(Debug, Clone)]

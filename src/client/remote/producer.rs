@@ -10,7 +10,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext};
 
 use super::super::{Producer, ProducerConfig, ProducerRecord};
-use super::{RemoteConfig, TIMEOUT, kafka_error};
+use super::{RemoteConfig, Watch, kafka_error, metadata_watched};
 use crate::error::{Error, Result};
 
 /// Counts delivery reports and keeps the first failure.
@@ -18,9 +18,15 @@ use crate::error::{Error, Result};
 pub struct Deliveries {
     acked: AtomicU64,
     failed: Mutex<Option<String>>,
+    watch: Watch,
 }
 
-impl ClientContext for Deliveries {}
+impl ClientContext for Deliveries {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::debug!(%error, reason, "librdkafka");
+        self.watch.note(&error, reason);
+    }
+}
 
 impl ProducerContext for Deliveries {
     type DeliveryOpaque = ();
@@ -44,6 +50,7 @@ impl ProducerContext for Deliveries {
 /// Producer over a remote cluster.
 pub struct RemoteProducer {
     producer: BaseProducer<Deliveries>,
+    bootstrap: String,
     partitions: HashMap<String, i32>,
 }
 
@@ -71,6 +78,7 @@ impl RemoteProducer {
             .map_err(|e| kafka_error("producer", e))?;
         Ok(RemoteProducer {
             producer,
+            bootstrap: remote.bootstrap_servers.clone(),
             partitions: HashMap::new(),
         })
     }
@@ -95,11 +103,13 @@ impl Producer for RemoteProducer {
         if let Some(&n) = self.partitions.get(topic) {
             return Ok(n);
         }
-        let md = self
-            .producer
-            .client()
-            .fetch_metadata(Some(topic), TIMEOUT)
-            .map_err(|e| kafka_error(topic, e))?;
+        let md = metadata_watched(
+            self.producer.client(),
+            &self.producer.context().watch,
+            Some(topic),
+            &self.bootstrap,
+            || self.producer.poll(Duration::ZERO),
+        )?;
         let t = md
             .topics()
             .first()
