@@ -56,7 +56,7 @@ awk -v n="$N" 'BEGIN {
 
 now() { date +%s.%N; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
 
 # timed NAME CMD...: runs CMD under timeout, appends its wall seconds to $T/NAME.times.
 timed() {

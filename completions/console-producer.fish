@@ -1,7 +1,7 @@
 complete -c console-producer -l topic -d 'The topic to produce to' -r
 complete -c console-producer -l compression-codec -d 'Compression: none, gzip, snappy, lz4 or zstd. Without a value, gzip' -r
-complete -c console-producer -l batch-size -d 'Bytes of records per batch when not sending synchronously' -r
-complete -c console-producer -l timeout -d 'Milliseconds a partial batch may wait for more lines (linger.ms)' -r
+complete -c console-producer -l batch-size -d 'Bytes of records per batch when not sending synchronously [default: 16384; against a cluster, librdkafka\'s 1000000]' -r
+complete -c console-producer -l timeout -d 'Milliseconds a partial batch may wait for more lines (linger.ms) [default: 1000; against a cluster, librdkafka\'s 5]' -r
 complete -c console-producer -l request-required-acks -d 'Acknowledgements required (-1/all, 0, 1). Embedded appends are complete when they return, so every value behaves like all' -r
 complete -c console-producer -l property -l reader-property -d 'A line reader property, key=value: parse.key, key.separator, parse.headers, headers.delimiter, headers.separator, headers.key.separator, null.marker, ignore.error' -r
 complete -c console-producer -l producer-property -d 'A producer config, key=value (batch.size, linger.ms, compression.type, client.id, acks, ...); the same as --command-property, Kafka\'s newer name' -r

@@ -31,12 +31,14 @@ pub struct ConsoleProducerArgs {
     /// Compression: none, gzip, snappy, lz4 or zstd. Without a value, gzip.
     #[arg(long, value_name = "CODEC", num_args = 0..=1, default_missing_value = "gzip")]
     pub compression_codec: Option<String>,
-    /// Bytes of records per batch when not sending synchronously.
-    #[arg(long, value_name = "BYTES", default_value_t = 16384)]
-    pub batch_size: usize,
-    /// Milliseconds a partial batch may wait for more lines (linger.ms).
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
-    pub timeout: u64,
+    /// Bytes of records per batch when not sending synchronously [default: 16384; against a
+    /// cluster, librdkafka's 1000000].
+    #[arg(long, value_name = "BYTES")]
+    pub batch_size: Option<usize>,
+    /// Milliseconds a partial batch may wait for more lines (linger.ms) [default: 1000; against
+    /// a cluster, librdkafka's 5].
+    #[arg(long, value_name = "MS")]
+    pub timeout: Option<u64>,
     /// Acknowledgements required (-1/all, 0, 1). Embedded appends are complete when they return,
     /// so every value behaves like all.
     #[arg(long, value_name = "ACKS", default_value = "-1")]
@@ -369,8 +371,9 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
     let reader_props: BTreeMap<String, String> = args.property.iter().cloned().collect();
     let mut format = LineFormat::from_properties(&reader_props)?;
     let mut config = ProducerConfig {
-        batch_size: args.batch_size.max(1),
-        linger: Duration::from_millis(args.timeout),
+        batch_size: args.batch_size.unwrap_or(16384).max(1),
+        linger: Duration::from_millis(args.timeout.unwrap_or(1000)),
+        batching_chosen: args.batch_size.is_some() || args.timeout.is_some(),
         sync: args.sync,
         ..ProducerConfig::default()
     };
@@ -383,11 +386,13 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
     {
         match k.as_str() {
             "batch.size" => {
-                config.batch_size = v.parse().with_context(|| format!("batch.size={v}"))?
+                config.batch_size = v.parse().with_context(|| format!("batch.size={v}"))?;
+                config.batching_chosen = true;
             }
             "linger.ms" => {
                 config.linger =
-                    Duration::from_millis(v.parse().with_context(|| format!("linger.ms={v}"))?)
+                    Duration::from_millis(v.parse().with_context(|| format!("linger.ms={v}"))?);
+                config.batching_chosen = true;
             }
             "compression.type" => codec = Some(v.clone()),
             "client.id" => config.client_id = v.clone(),

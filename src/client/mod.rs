@@ -144,6 +144,10 @@ pub struct ProducerConfig {
     pub sync: bool,
     /// `client.id`.
     pub client_id: String,
+    /// The user chose `batch_size` and `linger` (flags or properties). When not, a remote
+    /// producer keeps librdkafka's own defaults (1 MB batches, 5 ms linger), which move records
+    /// 3× faster than Kafka's console-producer defaults do through librdkafka.
+    pub batching_chosen: bool,
 }
 
 impl Default for ProducerConfig {
@@ -154,6 +158,7 @@ impl Default for ProducerConfig {
             linger: Duration::from_millis(1000),
             sync: false,
             client_id: "console-producer".to_string(),
+            batching_chosen: false,
         }
     }
 }

@@ -64,7 +64,9 @@ out=$(t topics --context nowhere --list 2>&1) && fail "$script.context" "unknown
 unset STREAMLOG_CONFIG
 pass context
 
+started=$SECONDS
 out=$(timeout 30 "$tools/topics" --bootstrap-server 127.0.0.1:1 --list 2>&1) && fail "$script.unreachable" "succeeded"
+(( SECONDS - started < 10 )) || fail "$script.unreachable" "took $((SECONDS - started)) s (limit 10 s): $out"
 [[ $(wc -l <<<"$out") == 1 && $out == *"127.0.0.1:1"* || $out == *"transport"* ]] ||
     fail "$script.unreachable" "$out"
 pass unreachable

@@ -46,6 +46,11 @@ impl RemoteConsumer {
                 },
             )
             .set("enable.partition.eof", "false");
+        // librdkafka 2.x backs off a whole second whenever its local queue is full, which a
+        // consumer printing a million records fills: 5.6 s instead of 0.95 s for 1M records.
+        if !remote.properties.contains_key("fetch.queue.backoff.ms") {
+            c.set("fetch.queue.backoff.ms", "10");
+        }
         if !remote.properties.contains_key("client.id") {
             c.set("client.id", &config.client_id);
         }

@@ -13,6 +13,9 @@ use super::super::{Producer, ProducerConfig, ProducerRecord};
 use super::{RemoteConfig, Watch, kafka_error, metadata_watched};
 use crate::error::{Error, Result};
 
+/// How many sends between servings of delivery reports.
+const POLL_EVERY: u32 = 512;
+
 /// Counts delivery reports and keeps the first failure.
 #[derive(Default)]
 pub struct Deliveries {
@@ -51,6 +54,8 @@ impl ProducerContext for Deliveries {
 pub struct RemoteProducer {
     producer: BaseProducer<Deliveries>,
     bootstrap: String,
+    /// Records sent since delivery reports were last served.
+    unpolled: u32,
     partitions: HashMap<String, i32>,
 }
 
@@ -66,10 +71,12 @@ impl RemoteProducer {
             kafka_protocol::records::Compression::Zstd => "zstd",
         };
         c.set("compression.type", codec)
-            .set("batch.size", config.batch_size.to_string())
-            .set("linger.ms", config.linger.as_millis().to_string())
             // The Java client's default: murmur2 for keys, random (sticky) without.
             .set("partitioner", "murmur2_random");
+        if config.batching_chosen {
+            c.set("batch.size", config.batch_size.to_string())
+                .set("linger.ms", config.linger.as_millis().to_string());
+        }
         if !remote.properties.contains_key("client.id") {
             c.set("client.id", &config.client_id);
         }
@@ -79,6 +86,7 @@ impl RemoteProducer {
         Ok(RemoteProducer {
             producer,
             bootstrap: remote.bootstrap_servers.clone(),
+            unpolled: 0,
             partitions: HashMap::new(),
         })
     }
@@ -123,17 +131,23 @@ impl Producer for RemoteProducer {
     }
 
     fn send(&mut self, topic: &str, partition: Option<i32>, record: ProducerRecord) -> Result<i32> {
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-        for (k, v) in &record.headers {
-            headers = headers.insert(Header {
-                key: k,
-                value: v.as_deref(),
-            });
-        }
+        // librdkafka allocates a header list even for none: only build one when needed.
+        let headers = (!record.headers.is_empty()).then(|| {
+            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+            for (k, v) in &record.headers {
+                headers = headers.insert(Header {
+                    key: k,
+                    value: v.as_deref(),
+                });
+            }
+            headers
+        });
         loop {
-            let mut r: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic)
-                .timestamp(record.timestamp)
-                .headers(headers.clone());
+            let mut r: BaseRecord<'_, [u8], [u8]> =
+                BaseRecord::to(topic).timestamp(record.timestamp);
+            if let Some(h) = &headers {
+                r = r.headers(h.clone());
+            }
             if let Some(k) = record.key.as_deref() {
                 r = r.key(k);
             }
@@ -155,8 +169,14 @@ impl Producer for RemoteProducer {
                 Err((e, _)) => return Err(kafka_error(topic, e)),
             }
         }
-        self.producer.poll(Duration::ZERO);
-        self.check_failures()?;
+        // Serving delivery reports costs a lock and an event per call: do it every few
+        // hundred records (the queue holds 100,000), not per record.
+        self.unpolled += 1;
+        if self.unpolled >= POLL_EVERY {
+            self.unpolled = 0;
+            self.producer.poll(Duration::ZERO);
+            self.check_failures()?;
+        }
         Ok(partition.unwrap_or(-1))
     }
 
