@@ -18,7 +18,9 @@ use crate::error::{Error, Result};
 /// Admin client over a remote cluster.
 pub struct RemoteAdmin {
     config: RemoteConfig,
-    admin: AdminClient<DefaultClientContext>,
+    /// Made on first use: listing topics or groups needs only the probe, and an admin client
+    /// costs a thread and a connection of its own.
+    admin: std::sync::OnceLock<AdminClient<DefaultClientContext>>,
     /// For metadata, watermarks and group listings, which librdkafka serves on any client.
     probe: BaseConsumer<Watched>,
     /// The cluster-wide metadata fetched to check the connection, for the first call that
@@ -30,10 +32,6 @@ pub struct RemoteAdmin {
 impl RemoteAdmin {
     /// Connects to the cluster (lazily: the first call reaches it).
     pub fn new(config: RemoteConfig) -> Result<Self> {
-        let admin = config
-            .client_config()
-            .create()
-            .map_err(|e| kafka_error("admin client", e))?;
         let probe = config
             .client_config()
             .create_with_context(Watched::default())
@@ -44,7 +42,7 @@ impl RemoteAdmin {
             .map_err(|e| Error::Remote(format!("cannot start a runtime: {e}")))?;
         let admin = RemoteAdmin {
             config,
-            admin,
+            admin: std::sync::OnceLock::new(),
             probe,
             first_metadata: std::sync::Mutex::new(None),
             runtime,
@@ -57,6 +55,18 @@ impl RemoteAdmin {
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(md);
         Ok(admin)
+    }
+
+    fn admin(&self) -> Result<&AdminClient<DefaultClientContext>> {
+        if let Some(a) = self.admin.get() {
+            return Ok(a);
+        }
+        let made = self
+            .config
+            .client_config()
+            .create()
+            .map_err(|e| kafka_error("admin client", e))?;
+        Ok(self.admin.get_or_init(|| made))
     }
 
     fn options(&self) -> AdminOptions {
@@ -116,7 +126,7 @@ impl Admin for RemoteAdmin {
     }
 
     fn describe_topics(&self, names: &[String]) -> Result<Vec<TopicDescription>> {
-        let described = native::describe_topics(&self.admin, TIMEOUT, names)?;
+        let described = native::describe_topics(self.admin()?, TIMEOUT, names)?;
         let specifiers: Vec<ResourceSpecifier<'_>> = names
             .iter()
             .map(|n| ResourceSpecifier::Topic(n.as_str()))
@@ -125,7 +135,7 @@ impl Admin for RemoteAdmin {
         if !specifiers.is_empty() {
             let results = self
                 .runtime
-                .block_on(self.admin.describe_configs(&specifiers, &self.options()))
+                .block_on(self.admin()?.describe_configs(&specifiers, &self.options()))
                 .map_err(|e| kafka_error(&names.join(", "), e))?;
             for r in results.into_iter().filter_map(|r| r.ok()) {
                 let OwnedResourceSpecifier::Topic(name) = r.specifier else {
@@ -179,7 +189,7 @@ impl Admin for RemoteAdmin {
     ) -> Result<()> {
         let configs: Vec<(String, String)> = configs.into_iter().collect();
         native::create_topic(
-            &self.admin,
+            self.admin()?,
             TIMEOUT,
             name,
             partitions.unwrap_or(-1),
@@ -189,11 +199,11 @@ impl Admin for RemoteAdmin {
     }
 
     fn delete_topic(&self, name: &str) -> Result<()> {
-        native::delete_topic(&self.admin, TIMEOUT, name)
+        native::delete_topic(self.admin()?, TIMEOUT, name)
     }
 
     fn create_partitions(&self, name: &str, count: i32) -> Result<()> {
-        native::create_partitions(&self.admin, TIMEOUT, name, count.max(0) as usize)
+        native::create_partitions(self.admin()?, TIMEOUT, name, count.max(0) as usize)
     }
 
     fn list_offset(&self, topic: &str, partition: i32, spec: OffsetSpec) -> Result<i64> {
@@ -240,7 +250,7 @@ impl Admin for RemoteAdmin {
     }
 
     fn describe_group(&self, group: &str) -> Result<GroupDescription> {
-        let g = native::describe_group(&self.admin, TIMEOUT, group)?;
+        let g = native::describe_group(self.admin()?, TIMEOUT, group)?;
         Ok(GroupDescription {
             group: group.to_string(),
             state: g.state,
@@ -264,7 +274,7 @@ impl Admin for RemoteAdmin {
     }
 
     fn group_offsets(&self, group: &str) -> Result<BTreeMap<(String, i32), i64>> {
-        Ok(native::group_offsets(&self.admin, TIMEOUT, group)?
+        Ok(native::group_offsets(self.admin()?, TIMEOUT, group)?
             .into_iter()
             .collect())
     }
@@ -292,7 +302,7 @@ impl Admin for RemoteAdmin {
     fn delete_group(&self, group: &str) -> Result<()> {
         let results = self
             .runtime
-            .block_on(self.admin.delete_groups(&[group], &self.options()))
+            .block_on(self.admin()?.delete_groups(&[group], &self.options()))
             .map_err(|e| kafka_error(group, e))?;
         first_failure(results)
     }
@@ -303,7 +313,7 @@ impl Admin for RemoteAdmin {
         partitions: &[(String, i32)],
     ) -> Result<PartitionResults> {
         Ok(
-            native::delete_group_offsets(&self.admin, TIMEOUT, group, partitions)?
+            native::delete_group_offsets(self.admin()?, TIMEOUT, group, partitions)?
                 .into_iter()
                 .map(|((t, p), failure)| {
                     let r = match failure {
