@@ -316,6 +316,59 @@ fn first_failure(results: Vec<(String, Option<Failure>)>) -> Result<()> {
     }
 }
 
+/// How one of the topic admin calls is made and read back.
+struct TopicOp<T> {
+    op: rd::rd_kafka_admin_op_t,
+    /// Issues the request for the objects (librdkafka copies them).
+    call: unsafe extern "C" fn(
+        *mut rd::rd_kafka_t,
+        *mut *mut T,
+        usize,
+        *const rd::rd_kafka_AdminOptions_t,
+        *mut rd::rd_kafka_queue_t,
+    ),
+    /// The typed result of the event, or null for another kind of event.
+    result: unsafe extern "C" fn(*mut rd::rd_kafka_event_t) -> *const rd::rd_kafka_event_t,
+    /// The per-topic results of that result.
+    topics: unsafe extern "C" fn(
+        *const rd::rd_kafka_event_t,
+        *mut usize,
+    ) -> *mut *const rd::rd_kafka_topic_result_t,
+}
+
+/// Runs a CreateTopics/CreatePartitions/DeleteTopics request for `objects` and returns the
+/// first per-topic failure as our error.
+fn topic_request<T>(
+    admin: &AdminClient<DefaultClientContext>,
+    timeout: Duration,
+    name: &str,
+    op: TopicOp<T>,
+    objects: &mut Objects<T>,
+) -> Result<()> {
+    let event = request(admin, op.op, timeout, name, |rk, options, queue| {
+        // SAFETY: valid handle, objects, options and queue; the objects are copied.
+        unsafe {
+            (op.call)(
+                rk,
+                objects.items.as_mut_ptr(),
+                objects.items.len(),
+                options,
+                queue,
+            )
+        }
+    })?;
+    let mut n = 0;
+    // SAFETY: the result event of `op`; the results live as long as the event.
+    let results = unsafe {
+        let res = (op.result)(event.0);
+        if res.is_null() {
+            return Err(Error::Remote(format!("{name}: unexpected admin result")));
+        }
+        topic_results((op.topics)(res, &mut n), n)
+    };
+    first_failure(results)
+}
+
 /// Creates one topic; `-1` partitions or replication factor means the broker's default.
 pub fn create_topic(
     admin: &AdminClient<DefaultClientContext>,
@@ -357,34 +410,18 @@ pub fn create_topic(
             )));
         }
     }
-    let event = request(
+    topic_request(
         admin,
-        rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATETOPICS,
         timeout,
         name,
-        |rk, options, queue| {
-            // SAFETY: valid handle, objects, options and queue; the objects are copied.
-            unsafe {
-                rd::rd_kafka_CreateTopics(
-                    rk,
-                    topics.items.as_mut_ptr(),
-                    topics.items.len(),
-                    options,
-                    queue,
-                )
-            }
+        TopicOp {
+            op: rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATETOPICS,
+            call: rd::rd_kafka_CreateTopics,
+            result: rd::rd_kafka_event_CreateTopics_result,
+            topics: rd::rd_kafka_CreateTopics_result_topics,
         },
-    )?;
-    let mut n = 0;
-    // SAFETY: a CreateTopics result event; the results live as long as the event.
-    let results = unsafe {
-        let res = rd::rd_kafka_event_CreateTopics_result(event.0);
-        if res.is_null() {
-            return Err(Error::Remote(format!("{name}: unexpected admin result")));
-        }
-        topic_results(rd::rd_kafka_CreateTopics_result_topics(res, &mut n), n)
-    };
-    first_failure(results)
+        &mut topics,
+    )
 }
 
 /// Raises a topic's partition count to `count`.
@@ -409,34 +446,18 @@ pub fn create_partitions(
         items: vec![parts],
         destroy: rd::rd_kafka_NewPartitions_destroy,
     };
-    let event = request(
+    topic_request(
         admin,
-        rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATEPARTITIONS,
         timeout,
         name,
-        |rk, options, queue| {
-            // SAFETY: valid handle, objects, options and queue; the objects are copied.
-            unsafe {
-                rd::rd_kafka_CreatePartitions(
-                    rk,
-                    objects.items.as_mut_ptr(),
-                    objects.items.len(),
-                    options,
-                    queue,
-                )
-            }
+        TopicOp {
+            op: rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATEPARTITIONS,
+            call: rd::rd_kafka_CreatePartitions,
+            result: rd::rd_kafka_event_CreatePartitions_result,
+            topics: rd::rd_kafka_CreatePartitions_result_topics,
         },
-    )?;
-    let mut n = 0;
-    // SAFETY: a CreatePartitions result event; the results live as long as the event.
-    let results = unsafe {
-        let res = rd::rd_kafka_event_CreatePartitions_result(event.0);
-        if res.is_null() {
-            return Err(Error::Remote(format!("{name}: unexpected admin result")));
-        }
-        topic_results(rd::rd_kafka_CreatePartitions_result_topics(res, &mut n), n)
-    };
-    first_failure(results)
+        &mut objects,
+    )
 }
 
 /// Deletes one topic.
@@ -457,34 +478,18 @@ pub fn delete_topic(
         items: vec![topic],
         destroy: rd::rd_kafka_DeleteTopic_destroy,
     };
-    let event = request(
+    topic_request(
         admin,
-        rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETETOPICS,
         timeout,
         name,
-        |rk, options, queue| {
-            // SAFETY: valid handle, objects, options and queue; the objects are copied.
-            unsafe {
-                rd::rd_kafka_DeleteTopics(
-                    rk,
-                    objects.items.as_mut_ptr(),
-                    objects.items.len(),
-                    options,
-                    queue,
-                )
-            }
+        TopicOp {
+            op: rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETETOPICS,
+            call: rd::rd_kafka_DeleteTopics,
+            result: rd::rd_kafka_event_DeleteTopics_result,
+            topics: rd::rd_kafka_DeleteTopics_result_topics,
         },
-    )?;
-    let mut n = 0;
-    // SAFETY: a DeleteTopics result event; the results live as long as the event.
-    let results = unsafe {
-        let res = rd::rd_kafka_event_DeleteTopics_result(event.0);
-        if res.is_null() {
-            return Err(Error::Remote(format!("{name}: unexpected admin result")));
-        }
-        topic_results(rd::rd_kafka_DeleteTopics_result_topics(res, &mut n), n)
-    };
-    first_failure(results)
+        &mut objects,
+    )
 }
 
 /// A topic id as Kafka prints it (URL-safe base64 without padding) from librdkafka's form
