@@ -6,7 +6,8 @@
 #   N=100000 REPS=1 bench/remote.sh  # quick run
 #
 # Starts kafka.Kafka (KRaft, single node, via tests/kafka-ref/kafka.sh broker-start) on a free
-# port in a temp dir, then per repetition and per tool (wall time, including each tool's start):
+# port in a temp dir, warms it up with one untimed round of N records, then per repetition and
+# per tool, in an order rotated each repetition (wall time, including each tool's start):
 #   produce:  N lines of 100 B from a file into a fresh 1-partition topic
 #             streamlog: console-producer --bootstrap-server B --topic T < lines
 #             kcat:      kcat -P -b B -t T -l lines
@@ -80,8 +81,19 @@ count_to() { # count_to FILE: counts stdin lines into FILE
     wc -l >"$1"
 }
 
+# The broker's JIT warms up on the first million records: a round nobody is timed on.
+create warm-up
+kcat -P -b "$B" -t warm-up -l "$LINES"
+kcat -C -b "$B" -t warm-up -o beginning -c "$N" -q >/dev/null
+
+# order REP: the three tools, rotated each repetition, so that none always goes first.
+order() {
+    local tools=(streamlog kcat kafka) i
+    for i in 0 1 2; do printf '%s ' "${tools[$(((i + $1) % 3))]}"; done
+}
+
 for rep in $(seq 1 "$REPS"); do
-    for tool in streamlog kcat kafka; do
+    for tool in $(order "$rep"); do
         topic=p-$tool-$rep
         create "$topic"
         case $tool in
@@ -92,7 +104,7 @@ for rep in $(seq 1 "$REPS"); do
     done
     # Every tool reads the same topic (the one streamlog's producer wrote this repetition).
     src=p-streamlog-$rep
-    for tool in streamlog kcat kafka; do
+    for tool in $(order "$rep"); do
         out=$T/consumed-$tool
         case $tool in
             streamlog) timed "consume-$tool" bash -c '"$0" --bootstrap-server "$1" --topic "$2" --from-beginning --max-messages "$3" | wc -l >"$4"' \
@@ -129,4 +141,7 @@ $(nproc) CPUs, $(uname -r); streamlog $(git -C "$REPO" rev-parse --short HEAD); 
 | consume, s | $cs | $ck | $cj | | |
 | consume, records/s | $(rate "$cs") | $(rate "$ck") | $(rate "$cj") | $(ratio "$ck" "$cs")× | $(ratio "$cj" "$cs")× |
 | topics --list, s | $ls_ | – | $lj | | $(ratio "$ls_" "$lj") of the time |
+
+Every run, seconds:
+$(for f in "$T"/*.times; do printf -- '- %s: %s\n' "$(basename "$f" .times)" "$(tr '\n' ' ' <"$f")"; done)
 EOF

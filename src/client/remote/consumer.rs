@@ -1,32 +1,65 @@
 //! A consumer for a remote cluster: librdkafka's consumer, alone (assign) or in a group.
 
-use std::collections::HashMap;
+use std::ffi::CStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _};
-use rdkafka::message::{Headers, Message, Timestamp};
-use rdkafka::{Offset, TopicPartitionList};
+use bytes::{Bytes, BytesMut};
+use rdkafka::bindings as rd;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use super::super::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset, StartOffset, Subscribe};
-use super::{RemoteConfig, Watched, kafka_error, metadata_watched};
+use super::fetch_queue::{Attach, FetchQueue, Queue, topic_name};
+use super::{RemoteConfig, Watch, code_error, kafka_error, metadata_watched};
 use crate::error::{Error, Result};
 
 /// Consumer over a remote cluster.
 pub struct RemoteConsumer {
-    consumer: BaseConsumer<Watched>,
+    // Declared first so that they go before the librdkafka handle they were made on.
+    fetched: Arc<FetchQueue>,
+    control: Queue,
+    consumer: BaseConsumer<Fetching>,
     bootstrap: String,
     group: bool,
     max_poll_records: usize,
     reset: OffsetReset,
-    topics: HashMap<String, Arc<str>>,
+    topics: Vec<Arc<str>>,
+    /// Where keys and values are copied to; see [`RemoteConsumer::take`].
+    buf: BytesMut,
     uncommitted: bool,
 }
 
+/// The consumer's librdkafka context: the error watch, and the rebalance hook that sends
+/// newly assigned partitions to the [`FetchQueue`].
+#[derive(Debug, Default)]
+struct Fetching {
+    watch: Watch,
+    attach: Attach,
+}
+
+impl ClientContext for Fetching {
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::debug!(%error, reason, "librdkafka");
+        self.watch.note(&error, reason);
+    }
+}
+
+impl ConsumerContext for Fetching {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(list) = rebalance {
+            // SAFETY: the queue was made on this consumer's handle.
+            unsafe { self.attach.attach_all(consumer.client().native_ptr(), list) };
+        }
+    }
+}
+
 impl RemoteConsumer {
-    /// Connects a consumer. Without a group it gets a random one and commits nothing, as
-    /// Kafka's console consumer does.
+    /// Connects a consumer. Without a group it gets a random one (librdkafka assigns only
+    /// within a group), assigns itself partitions and commits nothing, as Kafka's console
+    /// consumer does.
     pub fn new(remote: &RemoteConfig, config: &ConsumerConfig) -> Result<Self> {
         let mut c = remote.client_config();
         let group = match &config.group {
@@ -54,16 +87,27 @@ impl RemoteConsumer {
         if !remote.properties.contains_key("client.id") {
             c.set("client.id", &config.client_id);
         }
-        let consumer: BaseConsumer<Watched> = c
-            .create_with_context(Watched::default())
+        let consumer: BaseConsumer<Fetching> = c
+            .create_with_context(Fetching::default())
             .map_err(|e| kafka_error("consumer", e))?;
+        // SAFETY: the queue is dropped before the consumer (field order, and Drop below).
+        let fetched = unsafe { FetchQueue::new(consumer.client().native_ptr()) }
+            .map(Arc::new)
+            .ok_or_else(|| Error::Remote("librdkafka could not make a queue".to_string()))?;
+        consumer.context().attach.set(Some(fetched.clone()));
+        // SAFETY: as for the fetch queue; the consumer has a group, so a consumer queue.
+        let control = unsafe { Queue::consumer(consumer.client().native_ptr()) }
+            .ok_or_else(|| Error::Remote("librdkafka gave no consumer queue".to_string()))?;
         let consumer = RemoteConsumer {
+            fetched,
+            control,
             consumer,
             bootstrap: remote.bootstrap_servers.clone(),
             group: config.group.is_some(),
             max_poll_records: config.max_poll_records,
             reset: config.offset_reset,
-            topics: HashMap::new(),
+            topics: Vec::new(),
+            buf: BytesMut::new(),
             uncommitted: false,
         };
         // Reach the cluster now: an unreachable broker or a wrong password is reported at
@@ -85,12 +129,115 @@ impl RemoteConsumer {
         )
     }
 
-    fn topic(&mut self, name: &str) -> Arc<str> {
-        self.topics
-            .entry(name.to_string())
-            .or_insert_with(|| Arc::from(name))
-            .clone()
+    /// The shared name of a topic records come from.
+    fn topic(&mut self, name: &[u8]) -> Arc<str> {
+        if let Some(t) = self.topics.iter().find(|t| t.as_bytes() == name) {
+            return t.clone();
+        }
+        let t: Arc<str> = Arc::from(String::from_utf8_lossy(name));
+        self.topics.push(t.clone());
+        t
     }
+
+    /// Turns librdkafka's messages into records, keys and values of all of them copied into
+    /// one buffer. Errors of the transient kind librdkafka recovers from are skipped.
+    fn take<'a>(
+        &mut self,
+        messages: impl Iterator<Item = &'a rd::rd_kafka_message_t> + Clone,
+        out: &mut Vec<ConsumerRecord>,
+    ) -> Result<()> {
+        let size = messages.clone().map(|m| m.len + m.key_len).sum();
+        // Reuses the last batch's buffer once its records are gone.
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.reserve(size);
+        for m in messages {
+            if m.err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                let code = RDKafkaErrorCode::from(m.err);
+                // A broker going away or a leader moving: librdkafka reconnects and fetches
+                // from the new leader by itself, as Kafka's consumer does.
+                if is_transient(code) || code == RDKafkaErrorCode::PartitionEOF {
+                    tracing::debug!(error = %code, "transient consumer error");
+                    continue;
+                }
+                // SAFETY: m is live; librdkafka's text for its error.
+                let text = unsafe { CStr::from_ptr(rd::rd_kafka_message_errstr(m)) };
+                return Err(code_error("poll", code, &text.to_string_lossy()));
+            }
+            // SAFETY: m is a live message from this consumer.
+            let topic = self.topic(unsafe { topic_name(m) });
+            out.push(unsafe { record(m, topic, &mut buf) });
+        }
+        self.buf = buf;
+        Ok(())
+    }
+}
+
+/// One record from a live librdkafka message; key and value are copied into `buf` and
+/// split off it, so a batch's records share one allocation.
+///
+/// # Safety
+/// `m` is a live message without error.
+unsafe fn record(
+    m: &rd::rd_kafka_message_t,
+    topic: Arc<str>,
+    buf: &mut BytesMut,
+) -> ConsumerRecord {
+    let mut copy = |p: *mut std::ffi::c_void, len: usize| -> Option<Bytes> {
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: librdkafka's payload and key are `len` readable bytes.
+        buf.extend_from_slice(unsafe { std::slice::from_raw_parts(p as *const u8, len) });
+        Some(buf.split().freeze())
+    };
+    let key = copy(m.key, m.key_len);
+    let value = copy(m.payload, m.len);
+    let mut kind = rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    let timestamp = unsafe { rd::rd_kafka_message_timestamp(m, &mut kind) };
+    let (timestamp, log_append_time) = match kind {
+        rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_CREATE_TIME => (timestamp, false),
+        rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME => (timestamp, true),
+        _ => (-1, false),
+    };
+    ConsumerRecord {
+        topic,
+        partition: m.partition,
+        offset: m.offset,
+        timestamp,
+        log_append_time,
+        key,
+        value,
+        headers: unsafe { headers(m) },
+    }
+}
+
+/// A live message's headers, in order.
+unsafe fn headers(m: &rd::rd_kafka_message_t) -> Vec<(String, Option<Bytes>)> {
+    let mut hdrs = std::ptr::null_mut();
+    let err = unsafe { rd::rd_kafka_message_headers(m, &mut hdrs) };
+    let mut out = Vec::new();
+    if err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || hdrs.is_null() {
+        return out;
+    }
+    for idx in 0.. {
+        let mut name = std::ptr::null();
+        let mut value = std::ptr::null();
+        let mut size = 0;
+        let err =
+            unsafe { rd::rd_kafka_header_get_all(hdrs, idx, &mut name, &mut value, &mut size) };
+        if err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || name.is_null() {
+            break;
+        }
+        let name = unsafe { CStr::from_ptr(name) }
+            .to_string_lossy()
+            .into_owned();
+        let value = (!value.is_null()).then(|| {
+            // SAFETY: librdkafka's header value is `size` readable bytes.
+            Bytes::copy_from_slice(unsafe { std::slice::from_raw_parts(value as *const u8, size) })
+        });
+        out.push((name, value));
+    }
+    out
 }
 
 impl RemoteConsumer {
@@ -169,6 +316,23 @@ impl RemoteConsumer {
     }
 }
 
+impl RemoteConsumer {
+    /// Leaves the group now, as Kafka's consumer does on close, so that the group is empty
+    /// when the tool exits. rdkafka's drop would do it too, but polls in 100 ms steps
+    /// after the leave is done; this polls in short ones.
+    fn leave_group(&mut self) {
+        if let Err(e) = self.consumer.close_queue() {
+            tracing::debug!(error = %e, "consumer close");
+            return;
+        }
+        let deadline = Instant::now() + super::TIMEOUT;
+        while !self.consumer.closed() && Instant::now() < deadline {
+            // Revocations are served here; records still arriving are dropped.
+            let _ = self.consumer.poll(Duration::from_millis(5));
+        }
+    }
+}
+
 impl Consumer for RemoteConsumer {
     fn subscribe(&mut self, what: Subscribe) -> Result<()> {
         // Without a group nothing is committed, so plain assignment of every partition does
@@ -218,6 +382,11 @@ impl Consumer for RemoteConsumer {
                     tpl.add_partition_offset(t, *p, offset)
                         .map_err(|e| kafka_error(t, e))?;
                 }
+                // SAFETY: the queue was made on this consumer's handle.
+                unsafe {
+                    let rk = self.consumer.client().native_ptr();
+                    self.consumer.context().attach.attach_all(rk, &tpl);
+                }
                 self.consumer
                     .assign(&tpl)
                     .map_err(|e| kafka_error("assign", e))
@@ -229,56 +398,38 @@ impl Consumer for RemoteConsumer {
         self.commit()?;
         let deadline = Instant::now() + timeout;
         let mut out = Vec::new();
-        while out.len() < self.max_poll_records {
-            // Wait for the first record; then take what is already buffered.
-            let wait = if out.is_empty() {
-                deadline.saturating_duration_since(Instant::now())
-            } else {
-                Duration::ZERO
-            };
-            let Some(msg) = self.consumer.poll(wait) else {
-                break;
-            };
-            let msg = match msg {
-                Ok(m) => m,
-                // A broker going away or a leader moving: librdkafka reconnects and fetches
-                // from the new leader by itself, as Kafka's consumer does.
-                Err(e) if is_transient(&e) => {
-                    tracing::debug!(error = %e, "transient consumer error");
+        loop {
+            // Rebalances and errors; records too, of a partition that could not be attached.
+            // rdkafka's poll serves one event per call and says nothing when it was not a
+            // record: the queue's length says when to stop.
+            let mut budget = 1024;
+            while out.len() < self.max_poll_records && self.control.len() > 0 && budget > 0 {
+                budget -= 1;
+                let Some(msg) = self.consumer.poll(Duration::ZERO) else {
                     continue;
+                };
+                match msg {
+                    // SAFETY: the message lives until it is dropped at the end of this arm.
+                    Ok(m) => self.take(std::iter::once(unsafe { &*m.ptr() }), &mut out)?,
+                    Err(e) if e.rdkafka_error_code().is_some_and(is_transient) => {
+                        tracing::debug!(error = %e, "transient consumer error");
+                    }
+                    Err(e) => return Err(kafka_error("poll", e)),
                 }
-                Err(e) => return Err(kafka_error("poll", e)),
-            };
-            let (timestamp, log_append_time) = match msg.timestamp() {
-                Timestamp::CreateTime(t) => (t, false),
-                Timestamp::LogAppendTime(t) => (t, true),
-                Timestamp::NotAvailable => (-1, false),
-            };
-            let headers = msg
-                .headers()
-                .map(|h| {
-                    h.iter()
-                        .map(|h| (h.key.to_string(), h.value.map(Bytes::copy_from_slice)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let record = ConsumerRecord {
-                topic: Arc::from(""),
-                partition: msg.partition(),
-                offset: msg.offset(),
-                timestamp,
-                log_append_time,
-                key: msg.key().map(Bytes::copy_from_slice),
-                value: msg.payload().map(Bytes::copy_from_slice),
-                headers,
-            };
-            let topic = msg.topic().to_string();
-            drop(msg);
-            out.push(ConsumerRecord {
-                topic: self.topic(&topic),
-                ..record
-            });
-            if Instant::now() >= deadline && !out.is_empty() {
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let room = self.max_poll_records.saturating_sub(out.len());
+            if room > 0 {
+                // Short waits, so that a rebalance waits for the consumer queue no longer.
+                let wait = if out.is_empty() {
+                    left.min(Duration::from_millis(100))
+                } else {
+                    Duration::ZERO
+                };
+                let batch = self.fetched.next_batch(wait, room);
+                self.take(batch.messages(), &mut out)?;
+            }
+            if !out.is_empty() || left.is_zero() {
                 break;
             }
         }
@@ -311,28 +462,33 @@ impl Consumer for RemoteConsumer {
 
     fn close(&mut self) -> Result<()> {
         let result = self.commit().and_then(|()| self.commit_start_positions());
-        self.consumer.unsubscribe();
+        self.leave_group();
         result
     }
 }
 
 /// Errors librdkafka reports from poll and then recovers from on its own.
-fn is_transient(e: &rdkafka::error::KafkaError) -> bool {
-    use rdkafka::types::RDKafkaErrorCode as C;
+fn is_transient(code: RDKafkaErrorCode) -> bool {
+    use RDKafkaErrorCode as C;
     matches!(
-        e.rdkafka_error_code(),
-        Some(
-            C::BrokerTransportFailure
-                | C::AllBrokersDown
-                | C::OperationTimedOut
-                | C::RequestTimedOut
-                | C::NotLeaderForPartition
-                | C::LeaderNotAvailable
-                | C::NetworkException
-                | C::NotCoordinator
-                | C::CoordinatorNotAvailable
-                | C::FencedLeaderEpoch
-                | C::UnknownLeaderEpoch
-        )
+        code,
+        C::BrokerTransportFailure
+            | C::AllBrokersDown
+            | C::OperationTimedOut
+            | C::RequestTimedOut
+            | C::NotLeaderForPartition
+            | C::LeaderNotAvailable
+            | C::NetworkException
+            | C::NotCoordinator
+            | C::CoordinatorNotAvailable
+            | C::FencedLeaderEpoch
+            | C::UnknownLeaderEpoch
     )
+}
+
+impl Drop for RemoteConsumer {
+    fn drop(&mut self) {
+        // The rebalance hook may run while the consumer closes; it must not reach the queue.
+        self.consumer.context().attach.set(None);
+    }
 }

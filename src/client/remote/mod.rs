@@ -3,6 +3,7 @@
 
 mod admin;
 mod consumer;
+mod fetch_queue;
 mod native;
 mod producer;
 pub mod properties;
@@ -175,6 +176,12 @@ impl RemoteConfig {
         c.set("bootstrap.servers", &self.bootstrap_servers);
         // Fail fast and clearly when nothing answers, rather than retrying for minutes.
         c.set("socket.connection.setup.timeout.ms", "5000");
+        // librdkafka (2.10 and later) drops the bootstrap connection once the first metadata
+        // names the brokers, and then waits reconnect.backoff.ms / 2 (50 ms by default) before
+        // it connects to one of them: every tool start paid that. At 20 ms the wait is
+        // librdkafka's minimum, 11 ms; the backoff still doubles up to 10 s for a broker
+        // that stays down.
+        c.set("reconnect.backoff.ms", "20");
         for (k, v) in &self.properties {
             c.set(k, v);
         }

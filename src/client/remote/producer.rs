@@ -5,16 +5,25 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use std::ffi::CString;
+
 use rdkafka::ClientContext;
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext};
+use rdkafka::bindings as rd;
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer as _, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
 
 use super::super::{Producer, ProducerConfig, ProducerRecord};
-use super::{RemoteConfig, Watch, kafka_error, metadata_watched};
+use super::{RemoteConfig, Watch, code_error, kafka_error, metadata_watched};
 use crate::error::{Error, Result};
 
 /// How many sends between servings of delivery reports.
 const POLL_EVERY: u32 = 512;
+
+/// librdkafka's "no partition chosen: run the partitioner" (`RD_KAFKA_PARTITION_UA`).
+const PARTITION_UA: i32 = -1;
+
+/// How long `flush` waits for the last acknowledgements.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Counts delivery reports and keeps the first failure.
 #[derive(Default)]
@@ -50,8 +59,117 @@ impl ProducerContext for Deliveries {
     }
 }
 
+/// librdkafka's handle on a topic, made once per topic: rdkafka's `send` looks the topic up
+/// by name for every record (a C string, a read lock and a search), a fifth of the
+/// producer's time.
+struct TopicHandle(*mut rd::rd_kafka_topic_t);
+
+impl TopicHandle {
+    /// # Safety
+    /// `rk` is a live producer handle that outlives the topic handle.
+    unsafe fn new(rk: *mut rd::rd_kafka_t, topic: &str) -> Option<TopicHandle> {
+        let name = CString::new(topic).ok()?;
+        let rkt = unsafe { rd::rd_kafka_topic_new(rk, name.as_ptr(), std::ptr::null_mut()) };
+        (!rkt.is_null()).then_some(TopicHandle(rkt))
+    }
+}
+
+impl Drop for TopicHandle {
+    fn drop(&mut self) {
+        unsafe { rd::rd_kafka_topic_destroy(self.0) };
+    }
+}
+
+/// Hands one record to librdkafka (`rd_kafka_produceva`, the array form of
+/// `rd_kafka_producev`): copied key and value, the record's timestamp, its headers.
+/// Returns the error code when librdkafka refuses it.
+///
+/// # Safety
+/// `rk` and `rkt` are live handles of one producer.
+unsafe fn produce(
+    rk: *mut rd::rd_kafka_t,
+    rkt: *mut rd::rd_kafka_topic_t,
+    partition: Option<i32>,
+    record: &ProducerRecord,
+) -> Option<RDKafkaErrorCode> {
+    use rd::rd_kafka_vtype_t as V;
+    let vu = |vtype, u| rd::rd_kafka_vu_t { vtype, u };
+    let mem = |b: &Option<bytes::Bytes>| rd::rd_kafka_vu_s__bindgen_ty_1 {
+        mem: rd::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 {
+            // librdkafka copies and never writes through it (MSG_F_COPY).
+            ptr: b
+                .as_deref()
+                .map_or(std::ptr::null_mut(), |b| b.as_ptr() as *mut _),
+            size: b.as_deref().map_or(0, <[u8]>::len),
+        },
+    };
+    // librdkafka allocates a header list even for none: only build one when needed.
+    let headers = if record.headers.is_empty() {
+        std::ptr::null_mut()
+    } else {
+        let h = unsafe { rd::rd_kafka_headers_new(record.headers.len()) };
+        for (k, v) in &record.headers {
+            let (val, size) = v
+                .as_deref()
+                .map_or((std::ptr::null(), 0), |v| (v.as_ptr(), v.len() as isize));
+            unsafe {
+                rd::rd_kafka_header_add(h, k.as_ptr().cast(), k.len() as isize, val.cast(), size)
+            };
+        }
+        h
+    };
+    let mut vus = [
+        vu(
+            V::RD_KAFKA_VTYPE_RKT,
+            rd::rd_kafka_vu_s__bindgen_ty_1 { rkt },
+        ),
+        vu(
+            V::RD_KAFKA_VTYPE_PARTITION,
+            rd::rd_kafka_vu_s__bindgen_ty_1 {
+                i32_: partition.unwrap_or(PARTITION_UA),
+            },
+        ),
+        vu(
+            V::RD_KAFKA_VTYPE_MSGFLAGS,
+            rd::rd_kafka_vu_s__bindgen_ty_1 {
+                i: rd::RD_KAFKA_MSG_F_COPY as std::ffi::c_int,
+            },
+        ),
+        vu(V::RD_KAFKA_VTYPE_VALUE, mem(&record.value)),
+        vu(V::RD_KAFKA_VTYPE_KEY, mem(&record.key)),
+        vu(
+            V::RD_KAFKA_VTYPE_TIMESTAMP,
+            rd::rd_kafka_vu_s__bindgen_ty_1 {
+                i64_: record.timestamp,
+            },
+        ),
+        vu(
+            V::RD_KAFKA_VTYPE_HEADERS,
+            rd::rd_kafka_vu_s__bindgen_ty_1 { headers },
+        ),
+    ];
+    let n = if headers.is_null() {
+        vus.len() - 1
+    } else {
+        vus.len()
+    };
+    let error = unsafe { rd::rd_kafka_produceva(rk, vus.as_mut_ptr(), n) };
+    if error.is_null() {
+        return None;
+    }
+    let code = RDKafkaErrorCode::from(unsafe { rd::rd_kafka_error_code(error) });
+    unsafe { rd::rd_kafka_error_destroy(error) };
+    if !headers.is_null() {
+        // Refused: the headers are still ours.
+        unsafe { rd::rd_kafka_headers_destroy(headers) };
+    }
+    Some(code)
+}
+
 /// Producer over a remote cluster.
 pub struct RemoteProducer {
+    // Before the producer: topic handles go first.
+    topics: HashMap<String, TopicHandle>,
     producer: BaseProducer<Deliveries>,
     bootstrap: String,
     /// Records sent since delivery reports were last served.
@@ -84,6 +202,7 @@ impl RemoteProducer {
             .create_with_context(Deliveries::default())
             .map_err(|e| kafka_error("producer", e))?;
         Ok(RemoteProducer {
+            topics: HashMap::new(),
             producer,
             bootstrap: remote.bootstrap_servers.clone(),
             unpolled: 0,
@@ -131,42 +250,31 @@ impl Producer for RemoteProducer {
     }
 
     fn send(&mut self, topic: &str, partition: Option<i32>, record: ProducerRecord) -> Result<i32> {
-        // librdkafka allocates a header list even for none: only build one when needed.
-        let headers = (!record.headers.is_empty()).then(|| {
-            let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-            for (k, v) in &record.headers {
-                headers = headers.insert(Header {
-                    key: k,
-                    value: v.as_deref(),
-                });
+        let rk = self.producer.client().native_ptr();
+        let rkt = match self.topics.get(topic) {
+            Some(t) => t.0,
+            None => {
+                // SAFETY: rk is this producer's live handle; the topic handle is dropped
+                // before the producer (field order).
+                let t = unsafe { TopicHandle::new(rk, topic) }.ok_or_else(|| {
+                    Error::InvalidTopic(format!("{topic}: not a valid topic name"))
+                })?;
+                let ptr = t.0;
+                self.topics.insert(topic.to_string(), t);
+                ptr
             }
-            headers
-        });
+        };
         loop {
-            let mut r: BaseRecord<'_, [u8], [u8]> =
-                BaseRecord::to(topic).timestamp(record.timestamp);
-            if let Some(h) = &headers {
-                r = r.headers(h.clone());
-            }
-            if let Some(k) = record.key.as_deref() {
-                r = r.key(k);
-            }
-            if let Some(v) = record.value.as_deref() {
-                r = r.payload(v);
-            }
-            if let Some(p) = partition {
-                r = r.partition(p);
-            }
-            match self.producer.send(r) {
-                Ok(()) => break,
-                Err((e, _))
-                    if e.rdkafka_error_code()
-                        == Some(rdkafka::types::RDKafkaErrorCode::QueueFull) =>
-                {
+            // SAFETY: rk and rkt are live; librdkafka copies key and value (MSG_F_COPY) and
+            // takes the headers when it accepts the record.
+            let err = unsafe { produce(rk, rkt, partition, &record) };
+            match err {
+                None => break,
+                Some(RDKafkaErrorCode::QueueFull) => {
                     // The local queue is full: serve delivery reports, then try again.
                     self.producer.poll(Duration::from_millis(10));
                 }
-                Err((e, _)) => return Err(kafka_error(topic, e)),
+                Some(code) => return Err(code_error(topic, code, &code.to_string())),
             }
         }
         // Serving delivery reports costs a lock and an event per call: do it every few
@@ -186,9 +294,19 @@ impl Producer for RemoteProducer {
     }
 
     fn flush(&mut self) -> Result<()> {
-        self.producer
-            .flush(Duration::from_secs(60))
-            .map_err(|e| kafka_error("flush", e))?;
+        // rdkafka's flush serves delivery reports in 100 ms waits that end only at their
+        // deadline: every tool run paid 100 ms for its last acknowledgement.
+        let deadline = std::time::Instant::now() + FLUSH_TIMEOUT;
+        while self.producer.in_flight_count() > 0 {
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::Remote(format!(
+                    "{} record(s) not acknowledged within {} s",
+                    self.producer.in_flight_count(),
+                    FLUSH_TIMEOUT.as_secs()
+                )));
+            }
+            self.producer.poll(Duration::from_millis(1));
+        }
         self.check_failures()
     }
 
