@@ -168,6 +168,16 @@ impl LineFormat {
         number: u64,
         timestamp: i64,
     ) -> Result<ProducerRecord, String> {
+        if !self.parse_headers && !self.parse_key {
+            // The usual line: all value, and no second reference to count up and down.
+            let value = (!self.is_null(&line)).then_some(line);
+            return Ok(ProducerRecord {
+                key: None,
+                value,
+                headers: Vec::new(),
+                timestamp,
+            });
+        }
         let text = || String::from_utf8_lossy(&line).into_owned();
         let mut rest = line.clone();
         let mut headers = Vec::new();

@@ -169,7 +169,8 @@ unsafe fn produce(
 /// Producer over a remote cluster.
 pub struct RemoteProducer {
     // Before the producer: topic handles go first.
-    topics: HashMap<String, TopicHandle>,
+    /// A console producer writes one topic: a list searched by name beats hashing it.
+    topics: Vec<(String, TopicHandle)>,
     producer: BaseProducer<Deliveries>,
     bootstrap: String,
     /// Records sent since delivery reports were last served.
@@ -202,7 +203,7 @@ impl RemoteProducer {
             .create_with_context(Deliveries::default())
             .map_err(|e| kafka_error("producer", e))?;
         Ok(RemoteProducer {
-            topics: HashMap::new(),
+            topics: Vec::new(),
             producer,
             bootstrap: remote.bootstrap_servers.clone(),
             unpolled: 0,
@@ -251,8 +252,8 @@ impl Producer for RemoteProducer {
 
     fn send(&mut self, topic: &str, partition: Option<i32>, record: ProducerRecord) -> Result<i32> {
         let rk = self.producer.client().native_ptr();
-        let rkt = match self.topics.get(topic) {
-            Some(t) => t.0,
+        let rkt = match self.topics.iter().find(|(name, _)| name == topic) {
+            Some((_, t)) => t.0,
             None => {
                 // SAFETY: rk is this producer's live handle; the topic handle is dropped
                 // before the producer (field order).
@@ -260,7 +261,7 @@ impl Producer for RemoteProducer {
                     Error::InvalidTopic(format!("{topic}: not a valid topic name"))
                 })?;
                 let ptr = t.0;
-                self.topics.insert(topic.to_string(), t);
+                self.topics.push((topic.to_string(), t));
                 ptr
             }
         };
