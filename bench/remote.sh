@@ -123,6 +123,11 @@ done
 med() { median <"$T/$1.times"; }
 rate() { awk -v n="$N" -v s="$1" 'BEGIN { printf "%.0f", n / s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# pair_ratios STEP: kcat's time / streamlog's per repetition: "median× (min×–max×)".
+pair_ratios() {
+    paste "$T/$1-kcat.times" "$T/$1-streamlog.times" | awk '{ printf "%.3f\n", $1 / $2 }' | sort -g |
+        awk '{ v[NR] = $1 } END { printf "%.2f× (%.2f×–%.2f×)", v[int((NR + 1) / 2)], v[1], v[NR] }'
+}
 
 ps_=$(med produce-streamlog) pk=$(med produce-kcat) pj=$(med produce-kafka)
 cs=$(med consume-streamlog) ck=$(med consume-kcat) cj=$(med consume-kafka)
@@ -141,6 +146,9 @@ $(nproc) CPUs, $(uname -r); streamlog $(git -C "$REPO" rev-parse --short HEAD); 
 | consume, s | $cs | $ck | $cj | | |
 | consume, records/s | $(rate "$cs") | $(rate "$ck") | $(rate "$cj") | $(ratio "$ck" "$cs")× | $(ratio "$cj" "$cs")× |
 | topics --list, s | $ls_ | – | $lj | | $(ratio "$ls_" "$lj") of the time |
+
+Rate against kcat within each repetition (kcat's time / streamlog's, the same broker moments):
+produce median $(pair_ratios produce), consume median $(pair_ratios consume).
 
 Every run, seconds:
 $(for f in "$T"/*.times; do printf -- '- %s: %s\n' "$(basename "$f" .times)" "$(tr '\n' ' ' <"$f")"; done)

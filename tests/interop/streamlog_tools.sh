@@ -36,6 +36,36 @@ committed=$(python3 -c 'import json,sys; print(sum(json.loads(l)["current_offset
 [[ $committed == 3 ]] || fail "$script.group" "$out"
 pass group
 
+# Two console consumers in one group: the second one's arrival moves partitions between them
+# (librdkafka revokes and assigns; streamlog attaches each newly assigned partition to its
+# batch queue), and records produced after that reach both, none lost.
+t topics --bootstrap-server "$b" --create --topic split --partitions 4 >/dev/null ||
+    fail "$script.rebalance" "create failed"
+keyed() { seq "$1" "$2" | awk '{ printf "k%d\tv%d\n", $1, $1 }'; }
+member() {
+    timeout 60 "$tools/console-consumer" --bootstrap-server "$b" --topic split --group rg \
+        --from-beginning --timeout-ms 8000 --property print.key=true >"$work/$1.out" 2>/dev/null
+}
+member a &
+a_pid=$!
+sleep 1
+keyed 1 1000 | t console-producer --bootstrap-server "$b" --topic split --property parse.key=true ||
+    fail "$script.rebalance" "first produce failed"
+member b &
+b_pid=$!
+sleep 3
+keyed 1001 2000 | t console-producer --bootstrap-server "$b" --topic split --property parse.key=true ||
+    fail "$script.rebalance" "second produce failed"
+wait "$a_pid" || fail "$script.rebalance" "member a failed"
+wait "$b_pid" || fail "$script.rebalance" "member b failed"
+missing=$(comm -23 <(keyed 1 2000 | sort) <(cat "$work/a.out" "$work/b.out" | sort -u) | wc -l)
+[[ $missing == 0 ]] || fail "$script.rebalance" "$missing of 2000 records read by neither member"
+late() { awk -F'\t' '{ sub(/^k/, "", $1) } $1 > 1000' "$work/$1.out" | wc -l; }
+[[ $(late a) -gt 0 && $(late b) -gt 0 ]] ||
+    fail "$script.rebalance" "records after the rebalance: a read $(late a), b read $(late b)"
+t topics --bootstrap-server "$b" --delete --topic split >/dev/null || fail "$script.rebalance" "delete failed"
+pass rebalance
+
 out=$(t topics --data-dir "$work/data" --delete --topic wire 2>&1) || fail "$script.delete" "$out"
 [[ -z $(t topics --bootstrap-server "$b" --list) ]] || fail "$script.delete" "topic still listed"
 pass delete
