@@ -283,45 +283,78 @@ enum Chunk {
     Failed(std::io::Error),
 }
 
-/// Reads stdin in large blocks, cuts lines without copying them, and parses them.
-fn read_stdin(format: LineFormat, prompt: bool, tx: mpsc::SyncSender<Chunk>) {
-    let mut stdin = std::io::stdin().lock();
-    let mut buf = BytesMut::with_capacity(1 << 18);
-    let mut number: u64 = 0;
-    let mut eof = false;
-    if prompt {
-        print!(">");
-        let _ = std::io::stdout().flush();
-    }
-    while !eof {
-        if buf.capacity() - buf.len() < 1 << 16 {
-            buf.reserve(1 << 18);
+/// Reads stdin in large blocks, cuts lines without copying them, and parses them: one
+/// [`Chunk`] per block read.
+struct LineReader {
+    stdin: std::io::Stdin,
+    buf: BytesMut,
+    format: LineFormat,
+    prompt: bool,
+    number: u64,
+    eof: bool,
+    /// What a parse error leaves to hand over after the records before it.
+    after: Option<Chunk>,
+}
+
+impl LineReader {
+    fn new(format: LineFormat, prompt: bool) -> LineReader {
+        if prompt {
+            print!(">");
+            let _ = std::io::stdout().flush();
         }
-        let len = buf.len();
-        let cap = buf.capacity();
-        buf.resize(cap, 0);
-        let n = match stdin.read(&mut buf[len..]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
-                buf.truncate(len);
-                continue;
+        LineReader {
+            stdin: std::io::stdin(),
+            buf: BytesMut::with_capacity(1 << 18),
+            format,
+            prompt,
+            number: 0,
+            eof: false,
+            after: None,
+        }
+    }
+}
+
+impl Iterator for LineReader {
+    type Item = Chunk;
+
+    fn next(&mut self) -> Option<Chunk> {
+        if let Some(chunk) = self.after.take() {
+            return Some(chunk);
+        }
+        let buf = &mut self.buf;
+        let block = loop {
+            if self.eof {
+                return None;
             }
-            Err(e) => {
-                let _ = tx.send(Chunk::Failed(e));
-                return;
+            if buf.capacity() - buf.len() < 1 << 16 {
+                buf.reserve(1 << 18);
             }
+            let len = buf.len();
+            let cap = buf.capacity();
+            buf.resize(cap, 0);
+            let n = match self.stdin.read(&mut buf[len..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                    buf.truncate(len);
+                    continue;
+                }
+                Err(e) => {
+                    self.eof = true;
+                    return Some(Chunk::Failed(e));
+                }
+            };
+            buf.truncate(len + n);
+            self.eof = n == 0;
+            let complete = if self.eof {
+                buf.len()
+            } else {
+                match memchr::memrchr(b'\n', buf) {
+                    Some(i) => i + 1,
+                    None => continue,
+                }
+            };
+            break buf.split_to(complete).freeze();
         };
-        buf.truncate(len + n);
-        eof = n == 0;
-        let complete = if eof {
-            buf.len()
-        } else {
-            match memchr::memrchr(b'\n', &buf) {
-                Some(i) => i + 1,
-                None => continue,
-            }
-        };
-        let block = buf.split_to(complete).freeze();
         let timestamp = now_ms();
         let mut records = Vec::with_capacity(block.len() / 64 + 1);
         let mut start = 0;
@@ -331,25 +364,32 @@ fn read_stdin(format: LineFormat, prompt: bool, tx: mpsc::SyncSender<Chunk>) {
             if line_end > start && block[line_end - 1] == b'\r' {
                 line_end -= 1;
             }
-            number += 1;
-            match format.parse(block.slice(start..line_end), number, timestamp) {
+            self.number += 1;
+            match self
+                .format
+                .parse(block.slice(start..line_end), self.number, timestamp)
+            {
                 Ok(r) => records.push(r),
                 Err(msg) => {
-                    let _ = tx.send(Chunk::Records(records, 0));
-                    let _ = tx.send(Chunk::Bad(msg));
-                    return;
+                    self.eof = true;
+                    self.after = Some(Chunk::Bad(msg));
+                    return Some(Chunk::Records(records, 0));
                 }
             }
             start = end + 1;
-            if prompt {
+            if self.prompt {
                 print!(">");
                 let _ = std::io::stdout().flush();
             }
         }
-        if tx
-            .send(Chunk::Records(records, block.len() as u64))
-            .is_err()
-        {
+        Some(Chunk::Records(records, block.len() as u64))
+    }
+}
+
+/// The reader on a thread of its own, handing chunks over.
+fn read_stdin(reader: LineReader, tx: mpsc::SyncSender<Chunk>) {
+    for chunk in reader {
+        if tx.send(chunk).is_err() {
             return;
         }
     }
@@ -434,53 +474,75 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, interrupted.clone())?;
     }
-    let (tx, rx) = mpsc::sync_channel(64);
-    std::thread::spawn(move || read_stdin(format, prompt, tx));
+    let reader = LineReader::new(format, prompt);
+    // Against a cluster librdkafka batches and sends on its own threads, so piped input is read,
+    // parsed and handed over on this thread, as kcat does: a reader thread cost more in hand-off
+    // than it gained. The embedded engine writes on this thread, and interactive input needs
+    // the linger timer: those read on a thread of their own.
+    let inline = !interactive && matches!(backend, crate::config::Backend::Remote(_));
 
     let mut sent_lines: u64 = 0;
     let mut last_bar = Instant::now();
-    let result: anyhow::Result<()> = (|| {
-        loop {
-            if interrupted.load(Ordering::Relaxed) {
-                break;
-            }
-            match rx.recv_timeout(
-                Duration::from_millis(50).min(config.linger.max(Duration::from_millis(1))),
-            ) {
-                Ok(Chunk::Records(records, bytes)) => {
-                    for r in records {
-                        sent_lines += 1;
-                        if let Err(e) = producer.send(&topic, None, r) {
-                            // Keep the lines before this one, as after a parse error.
-                            producer.flush()?;
-                            return Err(
-                                anyhow::Error::from(e).context(format!("line {sent_lines}"))
-                            );
-                        }
-                    }
-                    if interactive {
+    // Hands one chunk of input to the producer.
+    let mut take = |chunk: Chunk,
+                    producer: &mut Box<dyn crate::client::Producer>|
+     -> anyhow::Result<()> {
+        match chunk {
+            Chunk::Records(records, bytes) => {
+                for r in records {
+                    sent_lines += 1;
+                    if let Err(e) = producer.send(&topic, None, r) {
+                        // Keep the lines before this one, as after a parse error.
                         producer.flush()?;
-                    } else {
-                        producer.flush_expired()?;
-                    }
-                    if let Some(bar) = &bar {
-                        bar.inc(bytes);
-                        if last_bar.elapsed() > Duration::from_millis(100) {
-                            bar.set_message(format!("{sent_lines} lines"));
-                            last_bar = Instant::now();
-                        }
+                        return Err(anyhow::Error::from(e).context(format!("line {sent_lines}")));
                     }
                 }
-                Ok(Chunk::Bad(msg)) => {
+                if interactive {
                     producer.flush()?;
-                    bail!(msg);
+                } else {
+                    producer.flush_expired()?;
                 }
-                Ok(Chunk::Failed(e)) => {
-                    producer.flush()?;
-                    return Err(e).context("cannot read standard input");
+                if let Some(bar) = &bar {
+                    bar.inc(bytes);
+                    if last_bar.elapsed() > Duration::from_millis(100) {
+                        bar.set_message(format!("{sent_lines} lines"));
+                        last_bar = Instant::now();
+                    }
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => producer.flush_expired()?,
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Ok(())
+            }
+            Chunk::Bad(msg) => {
+                producer.flush()?;
+                bail!(msg);
+            }
+            Chunk::Failed(e) => {
+                producer.flush()?;
+                Err(e).context("cannot read standard input")
+            }
+        }
+    };
+    let result: anyhow::Result<()> = (|| {
+        if inline {
+            for chunk in reader {
+                if interrupted.load(Ordering::Relaxed) {
+                    break;
+                }
+                take(chunk, &mut producer)?;
+            }
+        } else {
+            let (tx, rx) = mpsc::sync_channel(64);
+            std::thread::spawn(move || read_stdin(reader, tx));
+            loop {
+                if interrupted.load(Ordering::Relaxed) {
+                    break;
+                }
+                match rx.recv_timeout(
+                    Duration::from_millis(50).min(config.linger.max(Duration::from_millis(1))),
+                ) {
+                    Ok(chunk) => take(chunk, &mut producer)?,
+                    Err(mpsc::RecvTimeoutError::Timeout) => producer.flush_expired()?,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
             }
         }
         producer.flush()?;
