@@ -30,6 +30,9 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 /// that an unreachable broker is reported within 10 s.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(8);
 
+/// How many queued events `metadata_watched` serves between two metadata attempts.
+const PUMP_EVENTS: usize = 64;
+
 /// What librdkafka reports only through its error callback, which a blocking call cannot see:
 /// the first authentication or TLS failure, and the last reason a broker could not be reached.
 #[derive(Debug, Default)]
@@ -122,7 +125,11 @@ pub(crate) fn metadata_watched<C: ClientContext>(
             Ok(md) => return Ok(md),
             Err(e) => e,
         };
-        pump();
+        // rdkafka serves one event per poll, and a failing connection queues a log event and
+        // an error event every retry: serve what has piled up, not just the oldest.
+        for _ in 0..PUMP_EVENTS {
+            pump();
+        }
         if let Some(e) = watch.security_error(what) {
             return Err(e);
         }
