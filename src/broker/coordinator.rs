@@ -415,6 +415,25 @@ impl Group {
             .is_some_and(|m| m != member_id)
     }
 
+    /// The checks SyncGroup, Heartbeat and OffsetCommit share, in Kafka's order: a fenced
+    /// static member, an unknown member, a stale generation.
+    fn check_member(
+        &self,
+        instance: Option<&str>,
+        member_id: &str,
+        generation: i32,
+    ) -> Result<(), i16> {
+        if self.is_fenced(instance, member_id) {
+            Err(code::FENCED_INSTANCE_ID)
+        } else if !self.members.contains_key(member_id) {
+            Err(code::UNKNOWN_MEMBER_ID)
+        } else if generation != self.generation {
+            Err(code::ILLEGAL_GENERATION)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Whether a (re)joining member's protocols fit the other members'.
     fn accepts(&self, member_id: &str, protocol_type: &str, protocols: &[(String, Bytes)]) -> bool {
         let others: Vec<&Member> = self
@@ -1083,14 +1102,12 @@ impl GroupCoordinator {
         let Some(g) = groups.get_mut(&req.group_id) else {
             return fail(code::UNKNOWN_MEMBER_ID);
         };
-        if g.is_fenced(req.group_instance_id.as_deref(), &req.member_id) {
-            return fail(code::FENCED_INSTANCE_ID);
-        }
-        if !g.members.contains_key(&req.member_id) {
-            return fail(code::UNKNOWN_MEMBER_ID);
-        }
-        if req.generation_id != g.generation {
-            return fail(code::ILLEGAL_GENERATION);
+        if let Err(e) = g.check_member(
+            req.group_instance_id.as_deref(),
+            &req.member_id,
+            req.generation_id,
+        ) {
+            return fail(e);
         }
         if req
             .protocol_type
@@ -1170,17 +1187,13 @@ impl GroupCoordinator {
         let Some(g) = groups.get_mut(group_id) else {
             return code::UNKNOWN_MEMBER_ID;
         };
-        if g.is_fenced(group_instance_id, member_id) {
-            return code::FENCED_INSTANCE_ID;
+        if let Err(e) = g.check_member(group_instance_id, member_id, generation_id) {
+            return e;
         }
-        let generation = g.generation;
         let state = g.state;
         let Some(m) = g.members.get_mut(member_id) else {
             return code::UNKNOWN_MEMBER_ID;
         };
-        if generation_id != generation {
-            return code::ILLEGAL_GENERATION;
-        }
         match state {
             ClassicGroupState::Empty | ClassicGroupState::Dead => code::UNKNOWN_MEMBER_ID,
             ClassicGroupState::PreparingRebalance => {
@@ -1258,17 +1271,13 @@ impl GroupCoordinator {
             };
         };
         if generation_id >= 0 || !member_id.is_empty() || group_instance_id.is_some() {
-            if g.is_fenced(group_instance_id, member_id) {
-                return code::FENCED_INSTANCE_ID;
+            if let Err(e) = g.check_member(group_instance_id, member_id, generation_id) {
+                return e;
             }
-            let generation = g.generation;
             let state = g.state;
             let Some(m) = g.members.get_mut(member_id) else {
                 return code::UNKNOWN_MEMBER_ID;
             };
-            if generation_id != generation {
-                return code::ILLEGAL_GENERATION;
-            }
             if state == ClassicGroupState::CompletingRebalance {
                 return code::REBALANCE_IN_PROGRESS;
             }
