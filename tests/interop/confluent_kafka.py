@@ -46,9 +46,9 @@ CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 N = 50
 
 
-def produce(topic, config, n=N, partitions=(0,)):
-    """Produces n keyed records round-robin over `partitions`; returns what was acknowledged
-    as {(partition, offset): (key, value)}."""
+def deliveries():
+    """A delivery callback and what it collects: {(partition, offset): (key, value)} of the
+    acknowledged records, and the errors."""
     acked, errors = {}, []
 
     def delivered(err, msg):
@@ -56,6 +56,14 @@ def produce(topic, config, n=N, partitions=(0,)):
             errors.append(err)
         else:
             acked[(msg.partition(), msg.offset())] = (msg.key(), msg.value())
+
+    return acked, errors, delivered
+
+
+def produce(topic, config, n=N, partitions=(0,)):
+    """Produces n keyed records round-robin over `partitions`; returns what was acknowledged
+    as {(partition, offset): (key, value)}."""
+    acked, errors, delivered = deliveries()
 
     p = Producer({"bootstrap.servers": B, "linger.ms": 5, **config})
     for i in range(n):
@@ -308,13 +316,7 @@ def group_rebalances(strategy, tag):
     ).values():
         f.result(15)
     run = GroupRun(topic)
-    acked, errors = {}, []
-
-    def delivered(err, msg):
-        if err is not None:
-            errors.append(err)
-        else:
-            acked[(msg.partition(), msg.offset())] = (msg.key(), msg.value())
+    acked, errors, delivered = deliveries()
 
     producer = Producer({"bootstrap.servers": B, "linger.ms": 5})
     sent = 0

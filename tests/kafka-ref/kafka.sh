@@ -34,6 +34,8 @@ usage: $0 fetch                      ensure jars are cached, print lib dir
        $0 broker-start PORT DATADIR  start a single-node KRaft broker on 127.0.0.1:PORT
                                      (controller on 127.0.0.1:\${CONTROLLER_PORT:-PORT+1})
        $0 broker-stop DATADIR        stop the broker started in DATADIR
+       $0 single-node-properties     print the server.properties lines a one-node broker
+                                     needs (for scripts writing their own listeners)
        $0 cluster-start BASEPORT DATADIR
                                      start a three-node KRaft cluster (nodes 1-3, each
                                      broker+controller) on 127.0.0.1: clients on BASEPORT..+2,
@@ -147,6 +149,20 @@ dump_log() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Settings every single-node broker needs: internal topics of one replica, no join delay.
+single_node_properties() {
+  cat <<'EOF'
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+EOF
+}
+
 broker_start() {
   [[ $# -eq 2 ]] || usage
   local port="$1" data="$2" cport="${CONTROLLER_PORT:-$(($1 + 1))}"
@@ -169,14 +185,7 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$data/logs
-num.partitions=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
+$(single_node_properties)
 auto.create.topics.enable=true
 EOF
   if [[ ! -f "$data/logs/meta.properties" ]]; then
@@ -440,6 +449,7 @@ case "$cmd" in
   dump-log) dump_log "$@" ;;
   broker-start) broker_start "$@" ;;
   broker-stop) broker_stop "$@" ;;
+  single-node-properties) [[ $# -eq 0 ]] || usage; single_node_properties ;;
   cluster-start) cluster_start "$@" ;;
   cluster-stop) cluster_stop "$@" ;;
   node-stop) node_stop "$@" ;;

@@ -97,6 +97,11 @@ kafka_topics() {
 # (Kafka prints several topics in HashMap order).
 plines() { grep $'^\tTopic: ' | sed -E 's/[[:space:]]+/ /g; s/^ //; s/ $//' | sort; }
 indent() { sed 's/^/    /'; }
+# versus WHAT: "WHAT; ours:" and "Kafka's:" with both last outputs of same_as_kafka, indented.
+versus() {
+    printf '%s; ours:\n%s\n  Kafka'"'"'s:\n%s' "$1" "$(indent <<<"${ours_out:-(nothing)}")" \
+        "$(indent <<<"${kafka_out:-(nothing)}")"
+}
 
 # Checks one normalized partition line for RF 3: Leader one of Isr, Replicas three distinct ids
 # of 1-3, Isr the same three (or WANT_ISR of them). Prints what is wrong.
@@ -149,10 +154,7 @@ while IFS= read -r line; do add "$(check_line "$line" 3 | paste -sd';')"; done <
 [[ $(wc -l <<<"$ours_out") == 3 && $ours_out == *"Partition: 0 "*"Partition: 1 "*"Partition: 2 "* ]] ||
     add "not 3 partition lines"
 if [[ $same != 0 ]]; then
-    add "partition lines differ from Kafka's TopicCommand; ours:
-$(indent <<<"$ours_out")
-  Kafka's:
-$(indent <<<"$kafka_out")"
+    add "$(versus "partition lines differ from Kafka's TopicCommand")"
 fi
 if [[ -z $problems ]]; then pass describe; else fail describe "$problems"; fi
 
@@ -191,10 +193,7 @@ else
         [[ -n $line ]] && add "$(check_line "$line" 2 | paste -sd';')"
     done <<<"$(grep 'Topic: rf3 ' <<<"$ours_out")"
     if [[ $same != 0 ]]; then
-        add "the listing differs from Kafka's TopicCommand; ours:
-$(indent <<<"${ours_out:-(nothing)}")
-  Kafka's:
-$(indent <<<"${kafka_out:-(nothing)}")"
+        add "$(versus "the listing differs from Kafka's TopicCommand")"
     fi
     if [[ -z $problems ]]; then pass under_replicated; else fail under_replicated "$problems"; fi
 fi
@@ -296,10 +295,7 @@ line=$(grep "Partition: 0 " <<<"$ours_out")
 grep -qE "Isr: ([0-9,]*,)?$victim(,| )" <<<"$ours_out" && add "node $victim is still in an Isr"
 while IFS= read -r line; do add "$(check_line "$line" 2 | paste -sd';')"; done <<<"$ours_out"
 if [[ $same != 0 ]]; then
-    add "our partition lines differ from Kafka's TopicCommand; ours:
-$(indent <<<"$ours_out")
-  Kafka's:
-$(indent <<<"$kafka_out")"
+    add "$(versus "our partition lines differ from Kafka's TopicCommand")"
 fi
 if [[ -z $problems ]]; then pass leader_moved; else fail leader_moved "$problems"; fi
 
@@ -369,10 +365,7 @@ if out=$(wait_full_isr 60); then
         note "node $victim back, Isr 3 everywhere after $((SECONDS - t0)) s"
         pass isr_restored
     else
-        fail isr_restored "Isr back to 3 but our partition lines differ from Kafka's; ours:
-$(indent <<<"$ours_out")
-  Kafka's:
-$(indent <<<"$kafka_out")"
+        fail isr_restored "$(versus "Isr back to 3 but our partition lines differ from Kafka's")"
     fi
 else
     fail isr_restored "Isr not back to 3 ids within 60 s of restarting node $victim; ours:

@@ -126,14 +126,7 @@ ssl.keystore.location=$work/server-keystore.pem
 ssl.truststore.type=PEM
 ssl.truststore.location=$work/ca.pem
 log.dirs=$work/logs
-num.partitions=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
+$("$kafka" single-node-properties)
 EOF
 # A cluster id is 16 random bytes in URL-safe base64 (what StorageTool random-uuid prints).
 cluster_id=$(openssl rand -base64 16 | tr '+/' '-_' | tr -d '=\n')

@@ -60,8 +60,7 @@ impl ProducerContext for Deliveries {
 }
 
 /// librdkafka's handle on a topic, made once per topic: rdkafka's `send` looks the topic up
-/// by name for every record (a C string, a read lock and a search), a fifth of the
-/// producer's time.
+/// by name for every record (a C string, a read lock and a search).
 struct TopicHandle(*mut rd::rd_kafka_topic_t);
 
 impl TopicHandle {
