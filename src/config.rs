@@ -310,12 +310,26 @@ impl CommonArgs {
                 .filter(|n: &i32| *n > 0)
                 .with_context(|| format!("num.partitions={v}: expected a positive integer"))?;
         }
+        if let Some(v) = props.get("max.partitions.per.request") {
+            config.max_partitions_per_request = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n: &i32| *n > 0)
+                .with_context(|| {
+                    format!("max.partitions.per.request={v}: expected a positive integer")
+                })?;
+        }
         Ok(Engine::open(&sel.data_dir, config)?)
     }
 }
 
 /// `--command-config` keys the embedded engine reads (not passed to a remote client).
-const ENGINE_PROPERTIES: [&str; 2] = ["auto.create.topics.enable", "num.partitions"];
+const ENGINE_PROPERTIES: [&str; 3] = [
+    "auto.create.topics.enable",
+    "num.partitions",
+    "max.partitions.per.request",
+];
 
 /// Where the tools' operations go.
 pub enum Backend {

@@ -100,6 +100,19 @@ pub enum Error {
     /// The data dir was written by something else or a newer version.
     #[error("{0}")]
     DataDir(String),
+    /// Kafka's OUT_OF_ORDER_SEQUENCE_NUMBER: an idempotent producer skipped sequence numbers.
+    #[error("{0}")]
+    OutOfOrderSequence(String),
+    /// Kafka's INVALID_PRODUCER_EPOCH: a batch from an older epoch of its producer.
+    #[error("{0}")]
+    InvalidProducerEpoch(String),
+    /// Kafka's NOT_LEADER_OR_FOLLOWER: the partition's log was closed under the request (it is
+    /// being reopened); clients refresh metadata and retry.
+    #[error("{0}")]
+    NotLeaderOrFollower(String),
+    /// Kafka's POLICY_VIOLATION: a request the broker's limits refuse.
+    #[error("{0}")]
+    PolicyViolation(String),
 }
 
 impl Error {
@@ -138,6 +151,10 @@ impl Error {
             Error::Codec(_) => 2,
             Error::DataDir(_) => 56,
             Error::Remote(_) => -1, // UNKNOWN_SERVER_ERROR
+            Error::OutOfOrderSequence(_) => 45,
+            Error::InvalidProducerEpoch(_) => 47,
+            Error::PolicyViolation(_) => 44,
+            Error::NotLeaderOrFollower(_) => 6,
         }
     }
 }

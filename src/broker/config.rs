@@ -44,6 +44,10 @@ pub struct BrokerConfig {
     pub offsets_retention: Duration,
     /// `offsets.retention.check.interval.ms`.
     pub offsets_retention_check_interval: Duration,
+    /// `max.partitions.per.request`: most partitions one CreateTopics or CreatePartitions
+    /// request (or an auto-creation) may make, refused with POLICY_VIOLATION beyond (a
+    /// streamlog setting; Kafka's controller has the same bound, 10,000 records, built in).
+    pub max_partitions_per_request: i32,
 }
 
 impl Default for BrokerConfig {
@@ -65,6 +69,7 @@ impl Default for BrokerConfig {
             group_max_session_timeout: Duration::from_millis(1_800_000),
             offsets_retention: Duration::from_secs(7 * 24 * 3600),
             offsets_retention_check_interval: Duration::from_millis(600_000),
+            max_partitions_per_request: crate::engine::DEFAULT_MAX_PARTITIONS_PER_REQUEST,
         }
     }
 }
@@ -204,6 +209,19 @@ impl BrokerConfig {
                 "offsets.retention.minutes" => {
                     c.offsets_retention = Duration::from_secs(num(k, v)?.max(1) as u64 * 60)
                 }
+                "max.partitions.per.request" => {
+                    c.max_partitions_per_request = i32::try_from(num(k, v)?)
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .with_context(|| format!("{k}={v}: expected a positive 32-bit integer"))?
+                }
+                "producer.id.expiration.ms" => {
+                    let ms = num(k, v)?;
+                    if ms < 1 {
+                        bail!("{k}={v}: expected at least 1");
+                    }
+                    c.log_defaults.insert(k.clone(), ms.to_string());
+                }
                 "offsets.retention.check.interval.ms" => {
                     c.offsets_retention_check_interval =
                         Duration::from_millis(num(k, v)?.max(1) as u64)
@@ -213,6 +231,9 @@ impl BrokerConfig {
             }
         }
         for (name, value) in &c.log_defaults {
+            if name == crate::log::config::PRODUCER_ID_EXPIRATION_MS {
+                continue;
+            }
             crate::log::config::validate_entry(name, value)
                 .with_context(|| format!("server property for {name}"))?;
         }
@@ -222,6 +243,13 @@ impl BrokerConfig {
         }
         if c.num_partitions < 1 {
             bail!("num.partitions must be at least 1");
+        }
+        if c.num_partitions > c.max_partitions_per_request {
+            bail!(
+                "num.partitions={} is above max.partitions.per.request={}: auto-created topics could never be made",
+                c.num_partitions,
+                c.max_partitions_per_request
+            );
         }
         Ok((c, ignored))
     }

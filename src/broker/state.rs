@@ -33,8 +33,8 @@ struct Inner {
     /// Where the last fetch of each partition ended: the next sequential fetch starts there
     /// without an index lookup.
     positions: Mutex<HashMap<PartitionKey, Position>>,
-    /// Idempotent producers' ids and sequences.
-    producers: super::producers::ProducerStates,
+    /// Producer ids for InitProducerId (sequences live in each partition's log).
+    producers: super::producers::ProducerIdManager,
     /// The consumer groups' coordinator (classic protocol).
     coordinator: Arc<super::coordinator::GroupCoordinator>,
     /// When this broker started, ms since the epoch.
@@ -46,6 +46,8 @@ impl BrokerState {
     pub fn new(engine: Engine, config: BrokerConfig) -> Result<Self> {
         let cluster_id = engine.cluster_id()?;
         let coordinator = super::coordinator::GroupCoordinator::new(&config);
+        let producers =
+            super::producers::ProducerIdManager::new(&engine.data_dir().join(".streamlog"));
         Ok(BrokerState {
             inner: Arc::new(Inner {
                 engine,
@@ -54,7 +56,7 @@ impl BrokerState {
                 logs: Mutex::new(HashMap::new()),
                 appended: Notify::new(),
                 positions: Mutex::new(HashMap::new()),
-                producers: Default::default(),
+                producers,
                 coordinator,
                 started_ms: crate::log::unified::now_ms(),
             }),
@@ -105,16 +107,25 @@ impl BrokerState {
         Ok(log)
     }
 
-    /// Forgets the open logs of a deleted topic, and its producers.
+    /// Forgets the open logs of a deleted topic (its producer state went with its files).
     pub fn forget_topic(&self, topic: &str) {
         self.forget_logs(topic);
-        self.inner.producers.forget_topic(topic);
     }
 
-    /// Closes a topic's open logs, so the next use reopens them (with changed configs).
+    /// Closes a topic's open logs, so the next use reopens them (with changed configs). Each
+    /// is closed before it leaves the map, so a request still holding it cannot append behind
+    /// the back of its successor.
     pub fn forget_logs(&self, topic: &str) {
         let mut logs = self.inner.logs.lock().unwrap_or_else(|e| e.into_inner());
-        logs.retain(|(t, _), _| t != topic);
+        logs.retain(|(t, _), (_, log)| {
+            if t != topic {
+                return true;
+            }
+            if let Err(e) = log.close_now() {
+                tracing::warn!(log = ?log, error = %e, "closing the log failed");
+            }
+            false
+        });
         let mut positions = self
             .inner
             .positions
@@ -129,14 +140,44 @@ impl BrokerState {
         logs.values().map(|(_, l)| l.clone()).collect()
     }
 
-    /// Drops every open log (flushing and marking each cleanly closed).
+    /// Closes every open log, flushed and marked cleanly closed. The data of all of them is
+    /// made durable with one `syncfs` first and their closing writes with one more after,
+    /// instead of two fsyncs per partition (thousands of partitions close in well under a
+    /// second); a log that cannot be closed that way closes on its own.
     pub fn close_logs(&self) {
-        let mut logs = self.inner.logs.lock().unwrap_or_else(|e| e.into_inner());
-        logs.clear();
+        let logs: Vec<OpenLog> = {
+            let mut logs = self.inner.logs.lock().unwrap_or_else(|e| e.into_inner());
+            logs.drain().map(|(_, l)| l).collect()
+        };
+        if logs.is_empty() {
+            return;
+        }
+        let data_dir = self.inner.engine.data_dir().to_path_buf();
+        let synced = crate::log::atomic_file::sync_file_system(&data_dir);
+        if let Err(e) = &synced {
+            tracing::error!(error = %e, "syncing the data dir failed; closing each log with its own fsync");
+        }
+        for (_, log) in logs {
+            let closed = if synced.is_ok() {
+                log.close_synced_by_caller()
+            } else {
+                Ok(())
+            };
+            if let Err(e) = closed {
+                tracing::error!(log = ?log, error = %e, "closing the log failed");
+            }
+            // Without the sync above, dropping the last handle closes it with its own fsyncs.
+            drop(log);
+        }
+        if synced.is_ok()
+            && let Err(e) = crate::log::atomic_file::sync_file_system(&data_dir)
+        {
+            tracing::error!(error = %e, "syncing the data dir after closing its logs failed");
+        }
     }
 
-    /// Idempotent producer state.
-    pub fn producers(&self) -> &super::producers::ProducerStates {
+    /// Producer ids.
+    pub fn producers(&self) -> &super::producers::ProducerIdManager {
         &self.inner.producers
     }
 

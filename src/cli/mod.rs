@@ -40,6 +40,9 @@ pub fn usage<T>(msg: impl Into<String>) -> anyhow::Result<T> {
 /// Parses arguments (accepting unambiguous abbreviations of long flags, as Kafka's tools do),
 /// runs the tool, prints any error as one line and maps it to an exit code.
 pub fn main<A: Parser>(run: fn(A) -> anyhow::Result<ExitCode>) -> ExitCode {
+    // A soft limit of 1,024 descriptors is common while the hard one is far higher; a topic of
+    // thousands of partitions needs more than the soft one.
+    crate::log::handles::raise_open_files_limit();
     let matches = match A::command().infer_long_args(true).try_get_matches() {
         Ok(m) => m,
         Err(e) => {

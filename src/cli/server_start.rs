@@ -51,6 +51,7 @@ pub fn run(args: ServerStartArgs) -> anyhow::Result<ExitCode> {
             auto_create_topics: config.auto_create_topics,
             num_partitions: config.num_partitions,
             log_defaults: config.log_defaults.clone(),
+            max_partitions_per_request: config.max_partitions_per_request,
         },
     )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -70,7 +71,12 @@ pub fn run(args: ServerStartArgs) -> anyhow::Result<ExitCode> {
     }
     let advertised = format!("{}:{}", config.advertised_host, config.advertised_port);
     let _claim = broker::claim_data_dir(&data_dir, &advertised)?;
-    let state = BrokerState::new(engine.into_exclusive()?, config.clone())?;
+    let engine = engine.into_exclusive()?;
+    // What an interrupted topic creation or deletion left behind (the previous run was killed).
+    if let Err(e) = engine.remove_orphans() {
+        tracing::warn!(error = %e, "cannot clean up the data dir's orphan partition directories");
+    }
+    let state = BrokerState::new(engine, config.clone())?;
     runtime.block_on(async {
         println!(
             "streamlog broker listening on {local} (PLAINTEXT, advertised as {advertised}), data in {}",

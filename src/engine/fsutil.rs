@@ -1,43 +1,14 @@
 //! Small filesystem helpers the engine needs: atomic replacement and name escaping.
 
 use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 
-use crate::error::{IoContext, Result};
+use crate::error::Result;
 
 /// Replaces `path` with `bytes` atomically: a reader sees the old or the new content, never a
 /// half-written file, even after a crash (write temp, fsync, rename, fsync the directory).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    // The name is cut short so the temp name fits even when `path`'s name is near the 255-byte
-    // limit (a 249-character topic's metadata file).
-    let name: String = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("file")
-        .chars()
-        .take(64)
-        .collect();
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
-    let result = (|| {
-        let mut f = File::create(&tmp).at(&tmp)?;
-        f.write_all(bytes).at(&tmp)?;
-        f.sync_data().at(&tmp)?;
-        std::fs::rename(&tmp, path).at(path)?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::log::atomic_file::write(path, bytes, true)
 }
 
 /// Opens (creating) a file used only for `flock`.

@@ -1,14 +1,21 @@
 //! Consumer groups without a coordinator process: committed offsets, live members and partition
 //! ownership, all in the data dir so that separate tool processes can share a group.
 //!
-//! - `offsets/<topic>-<partition>.json`: one committed offset, replaced atomically.
+//! - `offsets.json`: every committed offset of the group, replaced atomically under
+//!   `group.lock` (read, change, write a temp file, rename): a commit of any number of
+//!   partitions is one write.
 //! - `members/<member-id>.json`: a live member; its process holds an exclusive `flock` on the
 //!   file for as long as it lives, so a member killed with `kill -9` is noticed at once.
-//! - `owners/<topic>-<partition>.lock`: held by the member consuming that partition. A member
-//!   reads a partition only while it holds this lock and commits before letting go, so two
-//!   members never deliver the same record and a successor starts from the committed offset.
+//! - `owners.json`: which member consumes which partition, changed under `group.lock`. A member
+//!   reads a partition only while it owns it and commits before letting go, so two members
+//!   never deliver the same record and a successor starts from the committed offset. An owner
+//!   whose member file is no longer locked is dead, and its partitions are free.
+//!
+//! A member thus costs two files and one descriptor however many partitions it owns. Groups
+//! written by older versions kept one file per partition under `offsets/`; those are still
+//! read, and folded into `offsets.json` by the next commit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -32,6 +39,18 @@ pub struct CommittedOffset {
     /// the broker's `offsets.retention.minutes` decides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expire_timestamp: Option<i64>,
+}
+
+impl CommittedOffset {
+    /// A commit of `offset` now, without metadata.
+    pub fn now(offset: i64) -> Self {
+        CommittedOffset {
+            offset,
+            metadata: String::new(),
+            commit_timestamp: crate::log::unified::now_ms(),
+            expire_timestamp: None,
+        }
+    }
 }
 
 /// What a member consumes.
@@ -81,20 +100,49 @@ impl GroupState {
     }
 }
 
+/// A (topic, partition) pair.
+pub type TopicPartition = (String, i32);
+
 /// The groups of one data dir.
 #[derive(Debug, Clone)]
 pub struct Groups {
     dir: PathBuf,
 }
 
-fn partition_file(topic: &str, partition: i32, suffix: &str) -> String {
-    format!("{topic}-{partition}.{suffix}")
+fn partition_key(topic: &str, partition: i32) -> String {
+    format!("{topic}-{partition}")
 }
 
-fn parse_partition_file(name: &str, suffix: &str) -> Option<(String, i32)> {
-    let stem = name.strip_suffix(suffix)?.strip_suffix('.')?;
-    let (topic, p) = stem.rsplit_once('-')?;
+fn parse_partition_key(key: &str) -> Option<TopicPartition> {
+    let (topic, p) = key.rsplit_once('-')?;
     Some((topic.to_string(), p.parse().ok()?))
+}
+
+fn parse_partition_file(name: &str, suffix: &str) -> Option<TopicPartition> {
+    parse_partition_key(name.strip_suffix(suffix)?.strip_suffix('.')?)
+}
+
+/// Holds a group's `group.lock`; released on drop.
+struct GroupLock(File);
+
+impl Drop for GroupLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| Error::DataDir(format!("{} is damaged: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T, sync: bool) -> Result<()> {
+    let bytes = serde_json::to_vec(value).map_err(|e| Error::Codec(e.to_string()))?;
+    crate::log::atomic_file::write(path, &bytes, sync)
 }
 
 impl Groups {
@@ -109,11 +157,16 @@ impl Groups {
 
     fn ensure(&self, group: &str) -> Result<PathBuf> {
         let dir = self.group_dir(group);
-        for sub in ["offsets", "members", "owners"] {
-            let d = dir.join(sub);
-            std::fs::create_dir_all(&d).at(&d)?;
-        }
+        let members = dir.join("members");
+        std::fs::create_dir_all(&members).at(&members)?;
         Ok(dir)
+    }
+
+    fn lock(&self, group: &str) -> Result<GroupLock> {
+        let path = self.ensure(group)?.join("group.lock");
+        let file = fsutil::lock_file(&path)?;
+        file.lock().at(&path)?;
+        Ok(GroupLock(file))
     }
 
     /// Every group that has members or committed offsets.
@@ -148,17 +201,25 @@ impl Groups {
     }
 
     /// Every committed offset of the group, by (topic, partition).
-    pub fn committed(&self, group: &str) -> Result<BTreeMap<(String, i32), CommittedOffset>> {
-        let dir = self.group_dir(group).join("offsets");
+    pub fn committed(&self, group: &str) -> Result<BTreeMap<TopicPartition, CommittedOffset>> {
+        let dir = self.group_dir(group);
         let mut out = BTreeMap::new();
-        for entry in read_dir_if_exists(&dir)? {
+        // Commits from before offsets.json; offsets.json wins where both have a partition.
+        let legacy = dir.join("offsets");
+        for entry in read_dir_if_exists(&legacy)? {
             let name = entry.file_name();
-            let Some((topic, p)) = name.to_str().and_then(|n| parse_partition_file(n, "json"))
-            else {
+            let Some(tp) = name.to_str().and_then(|n| parse_partition_file(n, "json")) else {
                 continue;
             };
-            if let Some(c) = read_offset(&entry.path())? {
-                out.insert((topic, p), c);
+            let c: Option<CommittedOffset> = read_json(&entry.path())?;
+            if let Some(c) = c {
+                out.insert(tp, c);
+            }
+        }
+        let current: BTreeMap<String, CommittedOffset> = read_json(&dir.join("offsets.json"))?;
+        for (key, c) in current {
+            if let Some(tp) = parse_partition_key(&key) {
+                out.insert(tp, c);
             }
         }
         Ok(out)
@@ -171,17 +232,60 @@ impl Groups {
         topic: &str,
         partition: i32,
     ) -> Result<Option<CommittedOffset>> {
-        read_offset(
-            &self
-                .group_dir(group)
-                .join("offsets")
-                .join(partition_file(topic, partition, "json")),
-        )
+        Ok(self
+            .committed(group)?
+            .remove(&(topic.to_string(), partition)))
     }
 
-    /// Commits `offset` for one partition (atomically replacing the previous commit).
+    /// Changes the group's offsets in one atomic write: `change` edits the whole map.
+    fn update_offsets<T>(
+        &self,
+        group: &str,
+        sync: bool,
+        change: impl FnOnce(&mut BTreeMap<TopicPartition, CommittedOffset>) -> T,
+    ) -> Result<T> {
+        let _lock = self.lock(group)?;
+        let dir = self.group_dir(group);
+        let mut all = self.committed(group)?;
+        let out = change(&mut all);
+        let keyed: BTreeMap<String, &CommittedOffset> = all
+            .iter()
+            .map(|((t, p), c)| (partition_key(t, *p), c))
+            .collect();
+        write_json(&dir.join("offsets.json"), &keyed, sync)?;
+        let legacy = dir.join("offsets");
+        if legacy.exists() {
+            std::fs::remove_dir_all(&legacy).at(&legacy)?;
+        }
+        Ok(out)
+    }
+
+    /// Commits offsets of any number of partitions as one write. `sync` makes it durable
+    /// before returning (the broker's OffsetCommit); without it a crash of the machine may lose
+    /// it, a crash of the process not (an embedded consumer's commit after every poll).
+    pub fn commit_many(
+        &self,
+        group: &str,
+        commits: &[(TopicPartition, CommittedOffset)],
+        sync: bool,
+    ) -> Result<()> {
+        if commits.is_empty() {
+            return Ok(());
+        }
+        self.update_offsets(group, sync, |all| {
+            for (tp, c) in commits {
+                all.insert(tp.clone(), c.clone());
+            }
+        })
+    }
+
+    /// Commits `offset` for one partition.
     pub fn commit(&self, group: &str, topic: &str, partition: i32, offset: i64) -> Result<()> {
-        self.commit_with_metadata(group, topic, partition, offset, "")
+        self.commit_many(
+            group,
+            &[((topic.to_string(), partition), CommittedOffset::now(offset))],
+            true,
+        )
     }
 
     /// Commits `offset` with the committer's metadata string (Kafka's OffsetCommit carries
@@ -195,10 +299,8 @@ impl Groups {
         metadata: &str,
     ) -> Result<()> {
         let c = CommittedOffset {
-            offset,
             metadata: metadata.to_string(),
-            commit_timestamp: crate::log::unified::now_ms(),
-            expire_timestamp: None,
+            ..CommittedOffset::now(offset)
         };
         self.commit_entry(group, topic, partition, &c)
     }
@@ -211,35 +313,36 @@ impl Groups {
         partition: i32,
         c: &CommittedOffset,
     ) -> Result<()> {
-        let dir = self.ensure(group)?;
-        let bytes = serde_json::to_vec(c).map_err(|e| Error::Codec(e.to_string()))?;
-        fsutil::write_atomic(
-            &dir.join("offsets")
-                .join(partition_file(topic, partition, "json")),
-            &bytes,
-        )
+        self.commit_many(group, &[((topic.to_string(), partition), c.clone())], true)
+    }
+
+    /// Removes committed offsets; for each partition, true if there was one.
+    pub fn delete_offsets(&self, group: &str, partitions: &[TopicPartition]) -> Result<Vec<bool>> {
+        if !self.group_dir(group).exists() {
+            return Ok(vec![false; partitions.len()]);
+        }
+        self.update_offsets(group, true, |all| {
+            partitions
+                .iter()
+                .map(|tp| all.remove(tp).is_some())
+                .collect()
+        })
     }
 
     /// Removes one partition's committed offset; true if there was one.
     pub fn delete_offset(&self, group: &str, topic: &str, partition: i32) -> Result<bool> {
-        let p = self
-            .group_dir(group)
-            .join("offsets")
-            .join(partition_file(topic, partition, "json"));
-        match std::fs::remove_file(&p) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::io(p, e)),
-        }
+        Ok(self
+            .delete_offsets(group, &[(topic.to_string(), partition)])?
+            .first()
+            .copied()
+            .unwrap_or(false))
     }
 
     /// Removes the offsets every group committed for a deleted topic.
     pub fn forget_topic(&self, topic: &str) -> Result<()> {
         for group in self.list()? {
-            for (t, p) in self.committed(&group)?.into_keys() {
-                if t == topic {
-                    self.delete_offset(&group, &t, p)?;
-                }
+            if self.committed(&group)?.keys().any(|(t, _)| t == topic) {
+                self.update_offsets(&group, true, |all| all.retain(|(t, _), _| t != topic))?;
             }
         }
         Ok(())
@@ -273,10 +376,7 @@ impl Groups {
                 continue;
             }
             let path = entry.path();
-            let Ok(file) = File::open(&path) else {
-                continue;
-            };
-            if file.try_lock().is_ok() {
+            if !member_alive(&path) {
                 // Nobody holds it: the member's process is gone.
                 let _ = std::fs::remove_file(&path);
                 continue;
@@ -296,7 +396,7 @@ impl Groups {
     pub fn join(&self, group: &str, info: MemberInfo) -> Result<Membership> {
         let dir = self.ensure(group)?;
         let members = dir.join("members");
-        let tmp = members.join(format!(".{}.joining", info.member_id));
+        let tmp = members.join(format!(".{}.joining", escape_name(&info.member_id)));
         let path = members.join(format!("{}.json", escape_name(&info.member_id)));
         let file = fsutil::lock_file(&tmp)?;
         file.lock().at(&tmp)?;
@@ -304,11 +404,33 @@ impl Groups {
         std::fs::write(&tmp, bytes).at(&tmp)?;
         std::fs::rename(&tmp, &path).at(&path)?;
         Ok(Membership {
-            owners: dir.join("owners"),
+            groups: self.clone(),
+            group: group.to_string(),
             info,
             path,
+            owned: BTreeSet::new(),
             _file: file,
         })
+    }
+
+    fn member_path(&self, group: &str, member_id: &str) -> PathBuf {
+        self.group_dir(group)
+            .join("members")
+            .join(format!("{}.json", escape_name(member_id)))
+    }
+}
+
+/// True while the member file's process holds its lock.
+fn member_alive(path: &Path) -> bool {
+    let Ok(file) = File::open(path) else {
+        return false;
+    };
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.unlock();
+            false
+        }
+        Err(_) => true,
     }
 }
 
@@ -321,50 +443,89 @@ fn read_dir_if_exists(dir: &Path) -> Result<Vec<std::fs::DirEntry>> {
     }
 }
 
-fn read_offset(path: &Path) -> Result<Option<CommittedOffset>> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::DataDir(format!("{} is damaged: {e}", path.display()))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(path, e)),
-    }
-}
-
-/// This process's membership in a group.
+/// This process's membership in a group, and the partitions it owns.
 #[derive(Debug)]
 pub struct Membership {
-    owners: PathBuf,
+    groups: Groups,
+    group: String,
     /// How the member registered.
     pub info: MemberInfo,
     path: PathBuf,
+    owned: BTreeSet<TopicPartition>,
     /// Locked for the membership's lifetime: the liveness signal.
     _file: File,
 }
 
 impl Membership {
-    /// Takes ownership of a partition if no other member holds it.
-    pub fn try_own(&self, topic: &str, partition: i32) -> Result<Option<Ownership>> {
-        let path = self.owners.join(partition_file(topic, partition, "lock"));
-        let file = fsutil::lock_file(&path)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(Ownership { _file: file })),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, e)),
+    /// Takes ownership of those of `wanted` that no live member owns, in one write; returns
+    /// the ones now owned (including any owned already).
+    pub fn claim(&mut self, wanted: &[TopicPartition]) -> Result<Vec<TopicPartition>> {
+        let _lock = self.groups.lock(&self.group)?;
+        let path = self.groups.group_dir(&self.group).join("owners.json");
+        let mut owners: BTreeMap<String, String> = read_json(&path)?;
+        let mut alive: BTreeMap<String, bool> = BTreeMap::new();
+        let me = self.info.member_id.clone();
+        let mut got = Vec::new();
+        let mut changed = false;
+        for (t, p) in wanted {
+            let key = partition_key(t, *p);
+            let free = match owners.get(&key) {
+                None => true,
+                Some(owner) if *owner == me => true,
+                Some(owner) => !*alive
+                    .entry(owner.clone())
+                    .or_insert_with(|| member_alive(&self.groups.member_path(&self.group, owner))),
+            };
+            if free {
+                if owners.get(&key) != Some(&me) {
+                    owners.insert(key, me.clone());
+                    changed = true;
+                }
+                got.push((t.clone(), *p));
+            }
         }
+        if changed {
+            write_json(&path, &owners, false)?;
+        }
+        self.owned.extend(got.iter().cloned());
+        Ok(got)
+    }
+
+    /// Gives up partitions (after committing what was consumed), in one write.
+    pub fn release(&mut self, parts: &[TopicPartition]) -> Result<()> {
+        let mine: Vec<&TopicPartition> =
+            parts.iter().filter(|tp| self.owned.contains(*tp)).collect();
+        if mine.is_empty() {
+            return Ok(());
+        }
+        let _lock = self.groups.lock(&self.group)?;
+        let path = self.groups.group_dir(&self.group).join("owners.json");
+        let mut owners: BTreeMap<String, String> = read_json(&path)?;
+        for (t, p) in &mine {
+            let key = partition_key(t, *p);
+            if owners.get(&key) == Some(&self.info.member_id) {
+                owners.remove(&key);
+            }
+        }
+        write_json(&path, &owners, false)?;
+        for tp in mine.into_iter().cloned().collect::<Vec<_>>() {
+            self.owned.remove(&tp);
+        }
+        Ok(())
+    }
+
+    /// The partitions this member owns.
+    pub fn owned(&self) -> &BTreeSet<TopicPartition> {
+        &self.owned
     }
 }
 
 impl Drop for Membership {
     fn drop(&mut self) {
+        let all: Vec<TopicPartition> = self.owned.iter().cloned().collect();
+        let _ = self.release(&all);
         let _ = std::fs::remove_file(&self.path);
     }
-}
-
-/// Exclusive right to consume one partition for the group; released on drop.
-#[derive(Debug)]
-pub struct Ownership {
-    _file: File,
 }
 
 /// Kafka's RangeAssignor: for each topic, members subscribed to it (by member id) get
@@ -422,18 +583,61 @@ mod tests {
     }
 
     #[test]
+    fn commits_of_many_partitions_are_one_file_and_old_per_partition_files_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let groups = Groups::new(dir.path().to_path_buf());
+        let legacy = dir.path().join("g").join("offsets");
+        std::fs::create_dir_all(&legacy).unwrap();
+        std::fs::write(
+            legacy.join("t-9.json"),
+            serde_json::to_vec(&CommittedOffset::now(90)).unwrap(),
+        )
+        .unwrap();
+        let commits: Vec<(TopicPartition, CommittedOffset)> = (0..1000)
+            .map(|p| (("t".to_string(), p), CommittedOffset::now(p as i64 * 2)))
+            .collect();
+        assert_eq!(
+            groups.committed_one("g", "t", 9).unwrap().unwrap().offset,
+            90
+        );
+        groups.commit_many("g", &commits[..5], false).unwrap();
+        assert!(!legacy.exists(), "folded into offsets.json");
+        assert_eq!(
+            groups.committed_one("g", "t", 3).unwrap().unwrap().offset,
+            6
+        );
+        groups.commit_many("g", &commits, true).unwrap();
+        let all = groups.committed("g").unwrap();
+        assert_eq!(all.len(), 1000);
+        assert_eq!(all[&("t".to_string(), 999)].offset, 1998);
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("g")).unwrap().collect();
+        assert!(
+            files.len() <= 4,
+            "a handful of files, not one per partition"
+        );
+        assert_eq!(
+            groups
+                .delete_offsets("g", &[("t".into(), 1), ("t".into(), 5000)])
+                .unwrap(),
+            [true, false]
+        );
+        groups.forget_topic("t").unwrap();
+        assert!(groups.committed("g").unwrap().is_empty());
+    }
+
+    #[test]
     fn members_and_ownership_follow_the_locks() {
         let dir = tempfile::tempdir().unwrap();
         let groups = Groups::new(dir.path().to_path_buf());
         assert_eq!(groups.state("g").unwrap(), GroupState::Dead);
-        let m1 = groups.join("g", member("m1")).unwrap();
-        let m2 = groups.join("g", member("m2")).unwrap();
+        let mut m1 = groups.join("g", member("m1")).unwrap();
+        let mut m2 = groups.join("g", member("m2")).unwrap();
         assert_eq!(groups.live_members("g").unwrap().len(), 2);
-        let own = m1.try_own("t", 0).unwrap();
-        assert!(own.is_some());
-        assert!(m2.try_own("t", 0).unwrap().is_none());
-        drop(own);
-        assert!(m2.try_own("t", 0).unwrap().is_some());
+        let t = |p: i32| ("t".to_string(), p);
+        assert_eq!(m1.claim(&[t(0), t(1)]).unwrap(), [t(0), t(1)]);
+        assert_eq!(m2.claim(&[t(0), t(2)]).unwrap(), [t(2)], "t-0 is m1's");
+        m1.release(&[t(0)]).unwrap();
+        assert_eq!(m2.claim(&[t(0)]).unwrap(), [t(0)]);
         groups.commit("g", "t", 0, 7).unwrap();
         assert!(matches!(groups.delete("g"), Err(Error::NonEmptyGroup(_))));
         drop(m1);
@@ -444,6 +648,10 @@ mod tests {
             7
         );
         assert_eq!(groups.list().unwrap(), ["g"]);
+        // A member that is gone no longer holds its partitions.
+        let mut m3 = groups.join("g", member("m3")).unwrap();
+        assert_eq!(m3.claim(&[t(0), t(1), t(2)]).unwrap().len(), 3);
+        drop(m3);
         groups.delete("g").unwrap();
         assert_eq!(groups.list().unwrap(), Vec::<String>::new());
     }

@@ -35,6 +35,20 @@ pub struct EngineConfig {
     /// Broker-wide log settings under the topics' own overrides (`log.segment.bytes` as
     /// `segment.bytes`, ...).
     pub log_defaults: BTreeMap<String, String>,
+    /// Most partitions one creation may make (`max.partitions.per.request`): a bound on the
+    /// work and disk one request can cause.
+    pub max_partitions_per_request: i32,
+}
+
+/// Default of [`EngineConfig::max_partitions_per_request`]: Kafka's controller refuses an
+/// operation of more than 10,000 metadata records the same way.
+pub const DEFAULT_MAX_PARTITIONS_PER_REQUEST: i32 = 10_000;
+
+/// Kafka's refusal of an oversized controller operation, with our reason after it.
+pub fn too_many_partitions(requested: i64, max: i32) -> Error {
+    Error::PolicyViolation(format!(
+        "Unable to perform excessively large batch operation. The request would create {requested} partitions; max.partitions.per.request is {max}."
+    ))
 }
 
 impl Default for EngineConfig {
@@ -43,6 +57,7 @@ impl Default for EngineConfig {
             auto_create_topics: true,
             num_partitions: 1,
             log_defaults: BTreeMap::new(),
+            max_partitions_per_request: DEFAULT_MAX_PARTITIONS_PER_REQUEST,
         }
     }
 }
@@ -193,6 +208,10 @@ impl Engine {
         if let Some(names) = self.cached(|m| m.keys().cloned().collect()) {
             return Ok(names);
         }
+        self.list_topics_from_files()
+    }
+
+    fn list_topics_from_files(&self) -> Result<Vec<String>> {
         let dir = self.meta.join("topics");
         let mut names = Vec::new();
         for entry in std::fs::read_dir(&dir).at(&dir)? {
@@ -219,6 +238,10 @@ impl Engine {
         if let Some(found) = self.cached(|m| m.get(name).cloned()) {
             return found.ok_or_else(|| Error::UnknownTopic(name.to_string()));
         }
+        self.read_topic_file(name)
+    }
+
+    fn read_topic_file(&self, name: &str) -> Result<TopicMetadata> {
         let path = self.topic_file(name);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
@@ -246,11 +269,13 @@ impl Engine {
     }
 
     /// Creates a topic: its partition directories first, then the metadata file, whose atomic
-    /// appearance is the moment the topic exists.
+    /// appearance is the moment the topic exists. A creation that fails or is killed halfway
+    /// leaves no directory behind: what it made is removed on failure, and on the next start
+    /// (see [`Engine::remove_orphans`]) after a crash.
     ///
     /// # Errors
     /// `InvalidTopic`, `TopicExists`, `InvalidPartitions`, `InvalidReplicationFactor`,
-    /// `InvalidConfig`.
+    /// `InvalidConfig`, `PolicyViolation` past `max.partitions.per.request`.
     pub fn create_topic(
         &self,
         name: &str,
@@ -263,6 +288,12 @@ impl Engine {
         if partitions <= 0 {
             return Err(Error::InvalidPartitions(
                 "The partitions must be greater than 0".to_string(),
+            ));
+        }
+        if partitions > self.config.max_partitions_per_request {
+            return Err(too_many_partitions(
+                partitions as i64,
+                self.config.max_partitions_per_request,
             ));
         }
         match replication_factor {
@@ -292,11 +323,41 @@ impl Engine {
             configs,
             created_ms: now_ms(),
         };
-        for p in 0..partitions {
-            self.create_partition_dir(&meta, p)?;
+        self.create_partition_dirs(&meta, 0..partitions)?;
+        if let Err(e) = self.write_topic(&meta) {
+            self.remove_partition_dirs(name, 0..partitions);
+            return Err(e);
         }
-        self.write_topic(&meta)?;
         Ok(meta)
+    }
+
+    /// Creates partition directories `range` of a topic, all or none. Nothing is fsynced per
+    /// partition (a thousand partitions would cost seconds): the topic metadata written after
+    /// them is the commit point, and a partition directory that did not survive a crash is made
+    /// again, empty, when its partition is opened.
+    fn create_partition_dirs(
+        &self,
+        meta: &TopicMetadata,
+        range: std::ops::Range<i32>,
+    ) -> Result<()> {
+        for p in range.clone() {
+            if let Err(e) = self.create_partition_dir(meta, p) {
+                self.remove_partition_dirs(&meta.name, range.start..p + 1);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn remove_partition_dirs(&self, topic: &str, range: std::ops::Range<i32>) {
+        for p in range {
+            let dir = self.partition_dir(topic, p);
+            if let Err(e) = std::fs::remove_dir_all(&dir)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot remove a partition directory of a failed creation");
+            }
+        }
     }
 
     fn create_partition_dir(&self, meta: &TopicMetadata, p: i32) -> Result<()> {
@@ -307,7 +368,47 @@ impl Engine {
         }
         UnifiedLog::create(&dir)?;
         let text = format!("version: 0\ntopic_id: {}\n", meta.topic_id_string());
-        fsutil::write_atomic(&dir.join("partition.metadata"), text.as_bytes())
+        let path = dir.join("partition.metadata");
+        std::fs::write(&path, text.as_bytes()).at(&path)
+    }
+
+    /// Removes what interrupted creations and deletions left in the data dir: partition
+    /// directories of no topic (or past its partition count), and Kafka-style `-delete`
+    /// directories. Run by the data dir's owner at start, under the metadata lock, so no
+    /// creation is under way. Returns how many directories went.
+    pub fn remove_orphans(&self) -> Result<usize> {
+        let _lock = self.metadata_lock()?;
+        let mut counts: BTreeMap<String, i32> = BTreeMap::new();
+        for name in self.list_topics_from_files()? {
+            if let Ok(meta) = self.read_topic_file(&name) {
+                counts.insert(name, meta.partitions);
+            }
+        }
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&self.data_dir).at(&self.data_dir)? {
+            let entry = entry.at(&self.data_dir)?;
+            if !entry.file_type().at(entry.path())?.is_dir() {
+                continue;
+            }
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let orphan = if name.ends_with("-delete") {
+                true
+            } else if let Some((topic, p)) = name.rsplit_once('-')
+                && let Ok(p) = p.parse::<i32>()
+                && entry.path().join(crate::log::unified::STATE_FILE).exists()
+            {
+                counts.get(topic).is_none_or(|&n| p >= n)
+            } else {
+                false
+            };
+            if orphan {
+                tracing::warn!(dir = %entry.path().display(), "removing a partition directory no topic owns (an interrupted creation or deletion)");
+                std::fs::remove_dir_all(entry.path()).at(entry.path())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     fn write_topic(&self, meta: &TopicMetadata) -> Result<()> {
@@ -345,7 +446,8 @@ impl Engine {
     /// Raises a topic's partition count to `count`.
     ///
     /// # Errors
-    /// `InvalidPartitions` unless `count` is larger than the current count.
+    /// `InvalidPartitions` unless `count` is larger than the current count; `PolicyViolation`
+    /// when it would add more than `max.partitions.per.request`.
     pub fn create_partitions(&self, name: &str, count: i32) -> Result<TopicMetadata> {
         let _lock = self.metadata_lock()?;
         let mut meta = self.topic(name)?;
@@ -360,11 +462,20 @@ impl Engine {
                 meta.partitions
             )));
         }
-        for p in meta.partitions..count {
-            self.create_partition_dir(&meta, p)?;
+        let added = count as i64 - meta.partitions as i64;
+        if added > self.config.max_partitions_per_request as i64 {
+            return Err(too_many_partitions(
+                added,
+                self.config.max_partitions_per_request,
+            ));
         }
+        let old = meta.partitions;
+        self.create_partition_dirs(&meta, old..count)?;
         meta.partitions = count;
-        self.write_topic(&meta)?;
+        if let Err(e) = self.write_topic(&meta) {
+            self.remove_partition_dirs(name, old..count);
+            return Err(e);
+        }
         Ok(meta)
     }
 
@@ -412,6 +523,22 @@ impl Engine {
                 partition,
             });
         }
+        let dir = self.partition_dir(&meta.name, partition);
+        if !dir.exists() && self.topic_file(&meta.name).exists() {
+            // The topic exists but a crash took the directory made for it (directories are not
+            // fsynced one by one at creation): make it again, empty.
+            tracing::warn!(dir = %dir.display(), "recreating a missing partition directory");
+            let _lock = self.metadata_lock()?;
+            if !dir.exists() {
+                self.create_partition_dir(meta, partition)?;
+            }
+        }
+        // The data dir's only user (the broker) needs no cross-process locking.
+        let mode = if mode == Mode::Write && self.topics.is_some() {
+            Mode::Exclusive
+        } else {
+            mode
+        };
         UnifiedLog::open(
             self.partition_dir(&meta.name, partition),
             &meta.name,

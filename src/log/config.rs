@@ -8,6 +8,10 @@ use crate::error::{Error, Result};
 /// Kafka's `message.max.bytes` default: 1 MiB plus the 12-byte log overhead.
 pub const DEFAULT_MAX_MESSAGE_BYTES: i64 = 1_048_588;
 
+/// The broker setting for how long an idle producer id is remembered; passed to the log with
+/// the broker's log defaults although it is not a topic config.
+pub const PRODUCER_ID_EXPIRATION_MS: &str = "producer.id.expiration.ms";
+
 /// A topic config Kafka knows, with its default as Kafka prints it.
 struct ConfigDef {
     name: &'static str,
@@ -215,6 +219,9 @@ pub struct LogConfig {
     pub index_interval_bytes: u64,
     /// Stamp LogAppendTime instead of keeping the producer's CreateTime.
     pub log_append_time: bool,
+    /// Forget an idle producer id after this long (the broker's `producer.id.expiration.ms`;
+    /// not a topic config).
+    pub producer_id_expiration_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -246,6 +253,10 @@ impl LogConfig {
             log_append_time: overrides
                 .get("message.timestamp.type")
                 .is_some_and(|v| v == "LogAppendTime"),
+            producer_id_expiration_ms: overrides
+                .get(PRODUCER_ID_EXPIRATION_MS)
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(super::producer_state::DEFAULT_EXPIRATION_MS),
         }
     }
 

@@ -1,6 +1,10 @@
 //! The storage layer: one partition's log in Apache Kafka's on-disk format.
 //!
 //! - [`batch`]: the RecordBatch v2 header (framing, CRC-32C, offset rewriting).
+//! - [`handles`]: open file descriptors as a budget (a process-wide cache of segment handles).
+//! - [`writers`]: which processes write a partition (one lock file per data dir).
+//! - [`atomic_file`]: replacing small files atomically.
+//! - [`producer_state`]: idempotent producers' state and its `.snapshot` files.
 //! - [`codec`]: records ↔ batches through the `kafka-protocol` crate.
 //! - [`index`]: the sparse `.index` and `.timeindex` files.
 //! - [`segment`]: one `<base>.log` with its indexes; scanning.
@@ -10,15 +14,19 @@
 //! - [`retention`]: deleting old segments.
 //! - [`config`]: topic-level log settings.
 
+pub mod atomic_file;
 pub mod batch;
 pub mod codec;
 pub mod config;
+pub mod handles;
 pub mod index;
+pub mod producer_state;
 pub mod recovery;
 pub mod retention;
 pub mod segment;
 pub mod state;
 pub mod unified;
+pub mod writers;
 
 pub use codec::{ProducerRecord, StoredRecord};
 pub use config::LogConfig;

@@ -1,10 +1,15 @@
 //! Recovery after an unclean shutdown: CRC-check every batch after the recovery point, truncate
-//! at the first torn or corrupt one, drop later segments, rebuild the indexes.
+//! at the first torn or corrupt one, drop later segments, rebuild the indexes. Producer
+//! snapshots past the recovered log end go too (they describe batches that are gone).
 
+use std::fs::File;
+use std::path::Path;
+
+use super::batch::BatchHeader;
+use super::producer_state::{self, ProducerStateManager};
 use super::segment::{self, LogSegment};
 use super::state::LogState;
 use crate::error::{IoContext, Result};
-use std::path::Path;
 
 /// Recovers the log in `dir`. `prior` is the last published state, if readable; without it every
 /// segment is checked. Returns the recovered state, marked clean.
@@ -13,6 +18,7 @@ pub fn recover(dir: &Path, prior: Option<LogState>, interval: u64) -> Result<Log
     let log_start = prior.map_or(0, |s| s.log_start_offset);
     if bases.is_empty() {
         LogSegment::open(dir, log_start)?;
+        ProducerStateManager::truncate_snapshots_after(dir, log_start)?;
         return Ok(LogState::empty(log_start));
     }
     let first_to_check = prior
@@ -20,17 +26,30 @@ pub fn recover(dir: &Path, prior: Option<LogState>, interval: u64) -> Result<Log
         .filter(|b| bases.contains(b))
         .unwrap_or(bases[0]);
     let mut state = LogState::empty(bases[bases.len() - 1]);
+    // What is known of producer batches: the prior's word for what was not re-checked, and
+    // everything seen in what is; unknown if the unchecked part was never vouched for.
+    let mut producer_end = if first_to_check == bases[0] {
+        Some(log_start)
+    } else {
+        prior.and_then(|s| s.producer_end)
+    };
     let mut i = bases.iter().position(|&b| b == first_to_check).unwrap_or(0);
     while i < bases.len() {
         let base = bases[i];
         let mut seg = LogSegment::open(dir, base)?;
-        let len = seg.file_len()?;
+        let file = seg.open_file()?;
+        let len = file.metadata().at(&seg.path)?.len();
         let mut seg_state = LogState::empty(base);
-        let summary = rebuild(&mut seg, &mut seg_state, 0, len, interval)?;
+        let summary = rebuild(&mut seg, &file, &mut seg_state, 0, len, interval, |h| {
+            if producer_state::has_producer_id(h) {
+                producer_end =
+                    Some(producer_end.map_or(h.next_offset(), |e| e.max(h.next_offset())));
+            }
+        })?;
         if summary.stopped_early {
             tracing_note(dir, base, summary.valid_size, len);
-            seg.log.set_len(summary.valid_size).at(&seg.path)?;
-            seg.log.sync_data().at(&seg.path)?;
+            file.set_len(summary.valid_size).at(&seg.path)?;
+            file.sync_data().at(&seg.path)?;
             for &later in &bases[i + 1..] {
                 for suffix in ["log", "index", "timeindex"] {
                     let p = dir.join(segment::file_name(later, suffix));
@@ -41,7 +60,8 @@ pub fn recover(dir: &Path, prior: Option<LogState>, interval: u64) -> Result<Log
             }
             bases.truncate(i + 1);
         }
-        seg.flush()?;
+        file.sync_data().at(&seg.path)?;
+        seg.flush_indexes()?;
         state = seg_state;
         state.active_size = summary.valid_size;
         state.log_end_offset = summary.next_offset.unwrap_or(base);
@@ -52,6 +72,9 @@ pub fn recover(dir: &Path, prior: Option<LogState>, interval: u64) -> Result<Log
     state.recovery_position = state.active_size;
     state.clean = true;
     state.generation = prior.map_or(0, |s| s.generation);
+    // Nothing lies at or past the log end, so the producer end never needs to exceed it.
+    state.producer_end = producer_end.map(|e| e.min(state.log_end_offset));
+    ProducerStateManager::truncate_snapshots_after(dir, state.log_end_offset)?;
     Ok(state)
 }
 
@@ -60,6 +83,7 @@ pub fn recover(dir: &Path, prior: Option<LogState>, interval: u64) -> Result<Log
 pub fn recover_tail(
     state: &mut LogState,
     active: &mut LogSegment,
+    file: &File,
     file_len: u64,
     interval: u64,
 ) -> Result<()> {
@@ -69,6 +93,7 @@ pub fn recover_tail(
             log_start_offset: state.log_start_offset,
             generation: state.generation,
             clean: state.clean,
+            producer_end: None,
             ..LogState::empty(active.base_offset)
         };
         active.offset_index.reset()?;
@@ -82,38 +107,48 @@ pub fn recover_tail(
         active.time_index.truncate_to_offset(state.log_end_offset)?;
         state.active_size
     };
-    let summary = rebuild(active, state, from, file_len, interval)?;
+    let mut producer_end = state.producer_end;
+    let summary = rebuild(active, file, state, from, file_len, interval, |h| {
+        if producer_state::has_producer_id(h) {
+            producer_end = producer_end.map(|e| e.max(h.next_offset()));
+        }
+    })?;
     if summary.stopped_early || summary.valid_size != file_len {
-        active.log.set_len(summary.valid_size).at(&active.path)?;
+        file.set_len(summary.valid_size).at(&active.path)?;
     }
     state.active_size = summary.valid_size;
     if let Some(next) = summary.next_offset {
         state.log_end_offset = next;
     }
-    Ok(())
+    state.producer_end = producer_end;
+    active.write_indexes()
 }
 
-/// Scans `seg` from `from` to `end`, indexing every valid batch into its indexes and `state`.
+/// Scans `seg` from `from` to `end`, indexing every valid batch into its indexes and `state`,
+/// and showing each header to `seen`.
 fn rebuild(
     seg: &mut LogSegment,
+    file: &File,
     state: &mut LogState,
     from: u64,
     end: u64,
     interval: u64,
+    mut seen: impl FnMut(&BatchHeader),
 ) -> Result<segment::ScanSummary> {
     if from == 0 {
         seg.offset_index.reset()?;
         seg.time_index.reset()?;
     }
     let LogSegment {
-        log,
         path,
         offset_index,
         time_index,
         ..
     } = seg;
-    segment::scan(log, path, from, end, |pos, h| {
-        segment::index_batch(offset_index, time_index, state, h, pos, interval)
+    segment::scan(file, path, from, end, |pos, h| {
+        seen(h);
+        segment::index_batch(offset_index, time_index, state, h, pos, interval);
+        Ok(())
     })
 }
 

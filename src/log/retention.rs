@@ -9,8 +9,9 @@ use super::segment;
 use super::state::LogState;
 use crate::error::{IoContext, Result};
 
-/// Deletes the segments retention allows; called under the append lock.
-pub fn apply(dir: &Path, state: &mut LogState, config: &LogConfig, now: i64) -> Result<()> {
+/// Deletes the segments retention allows; called under the append lock. Returns the base
+/// offsets of the deleted segments.
+pub fn apply(dir: &Path, state: &mut LogState, config: &LogConfig, now: i64) -> Result<Vec<i64>> {
     let bases = segment::list_segments(dir)?;
     let closed: Vec<i64> = bases
         .iter()
@@ -18,7 +19,7 @@ pub fn apply(dir: &Path, state: &mut LogState, config: &LogConfig, now: i64) -> 
         .filter(|&b| b < state.active_base)
         .collect();
     if closed.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut doomed = 0usize;
     if config.retention_ms >= 0 {
@@ -44,7 +45,7 @@ pub fn apply(dir: &Path, state: &mut LogState, config: &LogConfig, now: i64) -> 
         }
     }
     if doomed == 0 {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let next_base = bases[doomed];
     state.log_start_offset = state.log_start_offset.max(next_base);
@@ -63,7 +64,7 @@ pub fn apply(dir: &Path, state: &mut LogState, config: &LogConfig, now: i64) -> 
             }
         }
     }
-    Ok(())
+    Ok(closed[..doomed].to_vec())
 }
 
 /// The newest timestamp in a closed segment: its last time index entry, else the file's mtime

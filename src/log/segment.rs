@@ -1,6 +1,6 @@
 //! One segment of a partition's log: `<base>.log` with its `.index` and `.timeindex`.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -38,15 +38,14 @@ pub fn open_log_read(dir: &Path, base_offset: i64) -> Result<File> {
     File::open(&path).at(path)
 }
 
-/// The files of one segment, open for appending.
+/// One segment: its `.log` file (by path; handles come from [`super::handles`]) and its indexes,
+/// whose new entries the writer keeps until they are due (see [`super::index`]).
 #[derive(Debug)]
 pub struct LogSegment {
     /// First offset the segment can hold; names its files.
     pub base_offset: i64,
-    /// Path of the `.log` file, for error messages.
+    /// Path of the `.log` file.
     pub path: PathBuf,
-    /// The `.log` file, read-write (writes are positional).
-    pub log: File,
     /// Sparse offset → position index.
     pub offset_index: OffsetIndex,
     /// Sparse timestamp → offset index.
@@ -54,17 +53,11 @@ pub struct LogSegment {
 }
 
 impl LogSegment {
-    /// Opens the segment starting at `base_offset` in `dir`, creating its files if needed.
+    /// The segment starting at `base_offset` in `dir`, creating its three files if needed.
     pub fn open(dir: &Path, base_offset: i64) -> Result<Self> {
         let path = dir.join(file_name(base_offset, "log"));
-        let log = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .at(&path)?;
-        Ok(LogSegment {
+        super::handles::open(&path, &super::handles::read_write())?;
+        let seg = LogSegment {
             base_offset,
             offset_index: OffsetIndex::open(
                 dir.join(file_name(base_offset, "index")),
@@ -75,26 +68,26 @@ impl LogSegment {
                 base_offset,
             )?,
             path,
-            log,
-        })
+        };
+        seg.offset_index.create()?;
+        seg.time_index.create()?;
+        Ok(seg)
     }
 
-    /// Current length of the `.log` file.
-    pub fn file_len(&self) -> Result<u64> {
-        Ok(self.log.metadata().at(&self.path)?.len())
+    /// A read-write handle of the `.log` file of its own (recovery; appends use the cache).
+    pub fn open_file(&self) -> Result<File> {
+        super::handles::open(&self.path, &super::handles::read_write())
     }
 
-    /// The `.log` file's length, or None when it has been unlinked (its topic was deleted
-    /// under us): one `fstat` for both.
-    pub fn live_len(&self) -> Result<Option<u64>> {
-        use std::os::unix::fs::MetadataExt;
-        let m = self.log.metadata().at(&self.path)?;
-        Ok((m.nlink() != 0).then_some(m.len()))
+    /// Appends the indexes' pending entries to their files.
+    pub fn write_indexes(&mut self) -> Result<()> {
+        self.offset_index.write_pending()?;
+        self.time_index.write_pending()
     }
 
-    /// fsyncs the log and its indexes.
-    pub fn flush(&self) -> Result<()> {
-        self.log.sync_data().at(&self.path)?;
+    /// Writes pending index entries and fsyncs the indexes (the log file is synced by whoever
+    /// holds its handle).
+    pub fn flush_indexes(&mut self) -> Result<()> {
         self.offset_index.flush()?;
         self.time_index.flush()
     }
@@ -222,28 +215,23 @@ fn fill(
 }
 
 /// Finds the byte position of the batch holding `offset` (or the first batch after it),
-/// starting from the index's hint, scanning headers only. Returns `end` if there is none.
+/// starting from the index's hint, reading headers only. Returns `end` if there is none.
 pub fn search_offset(file: &File, path: &Path, from: u64, end: u64, offset: i64) -> Result<u64> {
-    let mut pos = from;
-    let mut header = [0u8; batch::HEADER_LEN];
-    while pos + batch::HEADER_LEN as u64 <= end {
-        file.read_exact_at(&mut header, pos).at(path)?;
-        let h = BatchHeader::parse(&header).map_err(|e| Error::CorruptRecord {
-            path: path.to_path_buf(),
-            position: pos,
-            reason: format!("{e:?}"),
-        })?;
+    let mut found = None;
+    let stopped = walk_headers(file, path, from, end, |pos, h| {
         if h.last_offset() >= offset {
-            return Ok(pos);
+            found = Some(pos);
+            return Ok(false);
         }
-        pos += h.size() as u64;
-    }
-    Ok(end.min(pos))
+        Ok(true)
+    })?;
+    Ok(found.unwrap_or(stopped.min(end)))
 }
 
 /// Kafka's LogSegment.append indexing for one batch written at `position`: tracks the max
 /// timestamp, and once more than `interval` bytes went by since the last entry, adds an offset
-/// index entry (and a time index entry if the max timestamp grew).
+/// index entry (and a time index entry if the max timestamp grew). The entries go to the
+/// indexes' pending lists; the caller writes them out.
 pub fn index_batch(
     offset_index: &mut OffsetIndex,
     time_index: &mut TimeIndex,
@@ -251,7 +239,7 @@ pub fn index_batch(
     header: &BatchHeader,
     position: u64,
     interval: u64,
-) -> Result<()> {
+) {
     if header.max_timestamp > state.max_timestamp {
         state.max_timestamp = header.max_timestamp;
         state.max_timestamp_offset = header.last_offset();
@@ -260,19 +248,67 @@ pub fn index_batch(
         state.first_batch_timestamp = header.max_timestamp;
     }
     if state.bytes_since_index > interval {
-        offset_index.append(header.last_offset(), position as u32)?;
-        append_time_index(time_index, state)?;
+        offset_index.push(header.last_offset(), position as u32);
+        append_time_index(time_index, state);
         state.bytes_since_index = 0;
     }
     state.bytes_since_index += header.size() as u64;
-    Ok(())
 }
 
 /// Adds a time index entry for the max timestamp so far, if it grew since the last entry.
-pub fn append_time_index(time_index: &mut TimeIndex, state: &mut LogState) -> Result<()> {
+pub fn append_time_index(time_index: &mut TimeIndex, state: &mut LogState) {
     if state.max_timestamp >= 0 && state.max_timestamp > state.last_time_index {
-        time_index.maybe_append(state.max_timestamp, state.max_timestamp_offset, None)?;
+        time_index.push(state.max_timestamp, state.max_timestamp_offset);
         state.last_time_index = state.max_timestamp;
     }
-    Ok(())
+}
+
+/// Walks the batch headers of `file` from `from` to `end` without reading the records (64 KiB
+/// reads, so many small batches cost one), calling `visit(position, header)` until it returns
+/// false. Returns the position where the walk stopped. Does not check CRCs.
+///
+/// # Errors
+/// `CorruptRecord` at a header that does not parse.
+pub fn walk_headers(
+    file: &File,
+    path: &Path,
+    from: u64,
+    end: u64,
+    mut visit: impl FnMut(u64, &BatchHeader) -> Result<bool>,
+) -> Result<u64> {
+    const CHUNK: usize = 64 * 1024;
+    let mut buf = vec![0u8; CHUNK];
+    let mut buf_start = from;
+    let mut buf_len = 0usize;
+    let mut pos = from;
+    while pos + batch::HEADER_LEN as u64 <= end {
+        if pos < buf_start || pos + batch::HEADER_LEN as u64 > buf_start + buf_len as u64 {
+            let want = CHUNK.min((end - pos) as usize);
+            buf_start = pos;
+            buf_len = 0;
+            while buf_len < want {
+                let n = file
+                    .read_at(&mut buf[buf_len..want], pos + buf_len as u64)
+                    .at(path)?;
+                if n == 0 {
+                    break;
+                }
+                buf_len += n;
+            }
+            if buf_len < batch::HEADER_LEN {
+                break;
+            }
+        }
+        let rel = (pos - buf_start) as usize;
+        let h = BatchHeader::parse(&buf[rel..buf_len]).map_err(|e| Error::CorruptRecord {
+            path: path.to_path_buf(),
+            position: pos,
+            reason: format!("{e:?}"),
+        })?;
+        if !visit(pos, &h)? {
+            return Ok(pos);
+        }
+        pos += h.size() as u64;
+    }
+    Ok(pos.min(end))
 }

@@ -6,12 +6,14 @@
 //! small file every writer rewrites under an exclusive `flock` after each append. Readers use
 //! `active_size` as the end of readable data, so they never see a batch still being written.
 //!
-//! Layout (little endian, 112 bytes):
+//! Layout (little endian, 128 bytes; files written before producer state was tracked end at
+//! byte 112 and have no CRC — they are still read):
 //!
 //! | bytes   | field                 |
 //! |---------|-----------------------|
 //! | 0..4    | magic `SLP1`          |
 //! | 4       | clean shutdown flag   |
+//! | 5       | 1: bytes 104..112 are known |
 //! | 8..16   | active segment base   |
 //! | 16..24  | active segment size   |
 //! | 24..32  | log end offset        |
@@ -24,6 +26,15 @@
 //! | 80..88  | last time index timestamp (i64::MIN: none) |
 //! | 88..96  | active segment's first batch timestamp (-1: empty) |
 //! | 96..104 | generation (bumped on every change) |
+//! | 104..112| end offset of the last batch with a producer id (see below) |
+//! | 112..120| reserved (0) |
+//! | 120..124| CRC-32C of bytes 0..120 |
+//! | 124..128| reserved (0) |
+//!
+//! The producer end lets a log that idempotent producers have not written since its last
+//! producer snapshot skip the scan that rebuilds producer state (see [`super::producer_state`]).
+//! Readers take the state without the append lock, so the CRC tells a torn read (a writer
+//! rewriting it at that moment) from a real one; a torn read is retried.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -33,7 +44,10 @@ use crate::error::{IoContext, Result};
 
 const MAGIC: &[u8; 4] = b"SLP1";
 /// Bytes in the state file.
-pub const STATE_LEN: usize = 112;
+pub const STATE_LEN: usize = 128;
+/// Bytes in a state file written before the producer end and the CRC were added.
+const OLD_STATE_LEN: usize = 112;
+const CRC_AT: usize = 120;
 
 /// The shared facts about one partition's log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +78,9 @@ pub struct LogState {
     pub first_batch_timestamp: i64,
     /// Bumped on every change, so a cached copy can be compared cheaply.
     pub generation: u64,
+    /// Offset after the last batch that carried a producer id, if known: no batch at or past it
+    /// changes producer state. None for logs from before this was tracked.
+    pub producer_end: Option<i64>,
 }
 
 impl LogState {
@@ -83,6 +100,7 @@ impl LogState {
             last_time_index: i64::MIN,
             first_batch_timestamp: -1,
             generation: 0,
+            producer_end: Some(base),
         }
     }
 
@@ -90,7 +108,8 @@ impl LogState {
         let mut b = [0u8; STATE_LEN];
         b[0..4].copy_from_slice(MAGIC);
         b[4] = self.clean as u8;
-        let fields: [i64; 12] = [
+        b[5] = self.producer_end.is_some() as u8;
+        let fields: [i64; 13] = [
             self.active_base,
             self.active_size as i64,
             self.log_end_offset,
@@ -103,16 +122,29 @@ impl LogState {
             self.last_time_index,
             self.first_batch_timestamp,
             self.generation as i64,
+            self.producer_end.unwrap_or(0),
         ];
         for (i, v) in fields.iter().enumerate() {
             b[8 + i * 8..16 + i * 8].copy_from_slice(&v.to_le_bytes());
         }
+        let crc = crc32c::crc32c(&b[..CRC_AT]);
+        b[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
         b
     }
 
-    fn decode(b: &[u8; STATE_LEN]) -> Option<Self> {
-        if &b[0..4] != MAGIC {
+    /// Decodes `b` (a whole current file, or the 112 bytes of an old one). None when it is not
+    /// a state file or its CRC does not match.
+    fn decode(b: &[u8]) -> Option<Self> {
+        if b.len() < OLD_STATE_LEN || &b[0..4] != MAGIC {
             return None;
+        }
+        let current = b.len() >= STATE_LEN;
+        if current {
+            let stored =
+                u32::from_le_bytes([b[CRC_AT], b[CRC_AT + 1], b[CRC_AT + 2], b[CRC_AT + 3]]);
+            if stored != crc32c::crc32c(&b[..CRC_AT]) {
+                return None;
+            }
         }
         let f = |i: usize| {
             let mut a = [0u8; 8];
@@ -133,17 +165,34 @@ impl LogState {
             last_time_index: f(9),
             first_batch_timestamp: f(10),
             generation: f(11) as u64,
+            producer_end: (current && b[5] == 1).then(|| f(12)),
         })
     }
 
-    /// Reads the state; `None` if the file is empty or not a state file.
+    /// Reads the state; `None` if the file is empty, not a state file, or damaged. A read that
+    /// a concurrent rewrite tore is retried.
     pub fn read(file: &File, path: &Path) -> Result<Option<Self>> {
         let mut b = [0u8; STATE_LEN];
-        match file.read_exact_at(&mut b, 0) {
-            Ok(()) => Ok(LogState::decode(&b)),
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
-            Err(e) => Err(crate::error::Error::io(path, e)),
+        for _ in 0..3 {
+            let mut len = 0;
+            while len < STATE_LEN {
+                let n = file
+                    .read_at(&mut b[len..], len as u64)
+                    .map_err(|e| crate::error::Error::io(path, e))?;
+                if n == 0 {
+                    break;
+                }
+                len += n;
+            }
+            if len < OLD_STATE_LEN {
+                return Ok(None);
+            }
+            if let Some(s) = LogState::decode(&b[..len]) {
+                return Ok(Some(s));
+            }
+            std::thread::yield_now();
         }
+        Ok(None)
     }
 
     /// Writes the state, bumping its generation.
@@ -167,5 +216,13 @@ mod tests {
         let mut garbage = s.encode();
         garbage[0] = b'X';
         assert_eq!(LogState::decode(&garbage), None);
+        let mut torn = s.encode();
+        torn[30] ^= 1;
+        assert_eq!(LogState::decode(&torn), None, "the CRC catches a torn read");
+        // A file from before the producer end and CRC: read, producer end unknown.
+        let old = &s.encode()[..OLD_STATE_LEN];
+        let decoded = LogState::decode(old).unwrap();
+        assert_eq!(decoded.producer_end, None);
+        assert_eq!(decoded.active_size, 1234);
     }
 }

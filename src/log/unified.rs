@@ -1,14 +1,31 @@
 //! A partition's log (Kafka's `UnifiedLog`): its segments, appends, reads, rolls and recovery.
 //!
-//! Several processes may hold the same partition open. Appends are serialized by an exclusive
-//! `flock` on the state file (see [`super::state`]); each writer re-reads the state under the lock
-//! and adopts what others appended. Readers bound their reads by the published state, so they
-//! only ever see whole batches.
+//! Three ways to hold a log ([`Mode`]):
+//! - **Exclusive** (`server-start`, which owns the data dir through its server lock): the state
+//!   lives in memory and is published to readers in this process after every append; the state
+//!   file is a checkpoint (recovery point, log start) written when the log is opened (marked
+//!   dirty), rolled, flushed, trimmed and closed (marked clean). No file lock is taken per append.
+//! - **Write** (a tool process, possibly one of several writing the same partition): appends are
+//!   serialized by an exclusive `flock` on the state file, taken on a descriptor of its own for
+//!   the length of one append; each writer re-reads the state under the lock and adopts what
+//!   others appended, then publishes the new state in the file. Live writers are known across
+//!   processes through [`super::writers`].
+//! - **Read**: bounds every read by the published state, so it only ever sees whole batches.
+//!
+//! A clean state is only ever written after everything up to it is flushed, and every later
+//! write marks it dirty, so whichever version of the state file survives a crash is safe: a
+//! clean one is accurate, a dirty one makes the next opener recover.
+//!
+//! Appends are all-or-nothing: the in-memory state, the indexes and the producer state change
+//! only after the bytes are written (and flushed, when due) and the state published; a failed
+//! write is cut off the file again, so a client that was told "failed" never finds its batch in
+//! the log later. Descriptors are a budget (see [`super::handles`]): segment handles come from a
+//! process-wide cache, the state and index files are opened when used.
 
-use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,14 +33,15 @@ use bytes::{Bytes, BytesMut};
 
 use super::batch::{self, BatchHeader};
 use super::config::LogConfig;
+use super::handles::{self, Kind};
+use super::producer_state::{self, Check, ProducerStateManager, SequenceError};
 use super::segment::{self, LogSegment};
 use super::state::LogState;
+use super::writers::{self, WriterLock};
 use crate::error::{Error, IoContext, Result};
 
 /// Name of the state file in a partition directory (also the append lock).
 pub const STATE_FILE: &str = ".streamlog-state";
-/// Name of the file every live writer holds a shared lock on.
-pub const WRITERS_FILE: &str = ".streamlog-writers";
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
@@ -193,6 +211,9 @@ pub struct AppendInfo {
     pub log_append_time: i64,
     /// Log start offset after the append.
     pub log_start_offset: i64,
+    /// The batch was a retry of one already in the log: nothing was appended, and the offsets
+    /// are those of the original.
+    pub duplicate: bool,
 }
 
 /// How a process uses the log.
@@ -200,8 +221,16 @@ pub struct AppendInfo {
 pub enum Mode {
     /// Only reads; never marks the log dirty.
     Read,
-    /// Appends; the log is dirty while this handle is open.
+    /// Appends alongside other processes; the log is dirty while this handle is open.
     Write,
+    /// Appends as the data dir's only user (the broker): no per-append locking, state in memory.
+    Exclusive,
+}
+
+impl Mode {
+    fn writes(self) -> bool {
+        self != Mode::Read
+    }
 }
 
 /// The writer's view: the active segment and the state it last saw.
@@ -212,20 +241,33 @@ struct Writer {
     last_flush: Instant,
 }
 
+/// What the log's mutex guards.
+struct Inner {
+    /// The writer's view; None until the first append (Write mode) or for readers.
+    writer: Option<Writer>,
+    /// Producer state, loaded the first time a batch with a producer id arrives.
+    producers: Option<ProducerStateManager>,
+}
+
 /// One partition's log.
 pub struct UnifiedLog {
+    /// Owner id of this instance's cached handles.
+    owner: u64,
     dir: PathBuf,
     topic: String,
     partition: i32,
     config: LogConfig,
+    mode: Mode,
     state_path: PathBuf,
-    /// Holds the state; `flock`ed exclusively around appends and recovery.
-    state_file: File,
-    /// Held with a shared lock while this handle writes, so others know a writer lives.
-    writers: Option<File>,
-    writer: Mutex<Option<Writer>>,
-    /// Read handles of segment files, by base offset.
-    readers: Mutex<BTreeMap<i64, Arc<File>>>,
+    /// This process's registration as a writer (Write mode).
+    writer_lock: Mutex<Option<WriterLock>>,
+    inner: Mutex<Inner>,
+    /// Exclusive mode: the state readers see, updated after every append.
+    published: Mutex<LogState>,
+    /// Set while appends fail on a storage error, so it is logged once rather than per request.
+    failing: AtomicBool,
+    /// Set once closed; dropping does nothing more.
+    closed: AtomicBool,
 }
 
 impl std::fmt::Debug for UnifiedLog {
@@ -234,24 +276,65 @@ impl std::fmt::Debug for UnifiedLog {
     }
 }
 
-/// Holds the exclusive append lock; released on drop.
-struct AppendLock<'a>(&'a File);
+/// Holds the exclusive append lock on a descriptor of its own; released when dropped.
+struct AppendLock {
+    file: File,
+    path: PathBuf,
+}
 
-impl Drop for AppendLock<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.unlock();
+impl AppendLock {
+    fn take(path: &Path) -> Result<AppendLock> {
+        let file = handles::open(path, &handles::read_write())?;
+        file.lock().at(path)?;
+        Ok(AppendLock {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn read(&self) -> Result<Option<LogState>> {
+        LogState::read(&self.file, &self.path)
+    }
+
+    fn write(&self, state: &mut LogState) -> Result<()> {
+        state.write(&self.file, &self.path)
     }
 }
 
+fn damaged(path: &Path) -> Error {
+    Error::DataDir(format!(
+        "{} is missing or damaged; reopen the partition to recover it",
+        path.display()
+    ))
+}
+
+/// Reads the state file on a descriptor opened for the moment.
+fn read_state_file(path: &Path) -> Result<Option<LogState>> {
+    let file = handles::open(path, &handles::read_write())?;
+    LogState::read(&file, path)
+}
+
+/// Writes the state file on a descriptor opened for the moment, optionally fsyncing it.
+fn write_state_file(path: &Path, state: &mut LogState, sync: bool) -> Result<()> {
+    let file = handles::open(path, &handles::read_write())?;
+    state.write(&file, path)?;
+    if sync {
+        file.sync_data().at(path)?;
+    }
+    Ok(())
+}
+
 impl UnifiedLog {
-    /// Creates the directory and first segment of a new partition log.
+    /// Creates the directory and first segment of a new partition log. A new log starts dirty:
+    /// recovering an empty log costs nothing, and its first writer need not mark it dirty.
     pub fn create(dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).at(dir)?;
         LogSegment::open(dir, 0)?;
         let state_path = dir.join(STATE_FILE);
-        let file = open_rw(&state_path)?;
-        if LogState::read(&file, &state_path)?.is_none() {
-            LogState::empty(0).write(&file, &state_path)?;
+        if read_state_file(&state_path)?.is_none() {
+            let mut state = LogState::empty(0);
+            state.clean = false;
+            write_state_file(&state_path, &mut state, false)?;
         }
         Ok(())
     }
@@ -273,47 +356,81 @@ impl UnifiedLog {
             });
         }
         let state_path = dir.join(STATE_FILE);
-        let state_file = open_rw(&state_path)?;
-        let writers_path = dir.join(WRITERS_FILE);
-        let writers = open_rw(&writers_path)?;
-        let mut log = UnifiedLog {
+        let log = UnifiedLog {
+            owner: handles::new_owner(),
             dir,
             topic: topic.to_string(),
             partition,
             config,
+            mode,
             state_path,
-            state_file,
-            writers: None,
-            writer: Mutex::new(None),
-            readers: Mutex::new(BTreeMap::new()),
+            writer_lock: Mutex::new(None),
+            inner: Mutex::new(Inner {
+                writer: None,
+                producers: None,
+            }),
+            published: Mutex::new(LogState::empty(0)),
+            failing: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
         };
-        // Exclusive on the writers file means nobody else is writing: safe to recover.
-        let alone = writers.try_lock().is_ok();
-        if alone {
-            let _guard = log.append_lock()?;
-            let state = LogState::read(&log.state_file, &log.state_path)?;
-            if state.is_none_or(|s| !s.clean) || mode == Mode::Write {
-                let mut recovered = match state {
-                    Some(s) if s.clean => s,
-                    _ => {
-                        super::recovery::recover(&log.dir, state, log.config.index_interval_bytes)?
-                    }
-                };
-                if mode == Mode::Write {
-                    recovered.clean = false;
-                    super::retention::apply(&log.dir, &mut recovered, &log.config, now_ms())?;
-                }
-                recovered.write(&log.state_file, &log.state_path)?;
-            }
-        }
-        if mode == Mode::Write {
-            // Converts an exclusive lock in place, or waits for a recovering opener to finish.
-            writers.lock_shared().at(&writers_path)?;
-            log.writers = Some(writers);
-        } else if alone {
-            let _ = writers.unlock();
+        match mode {
+            Mode::Exclusive => log.open_exclusive()?,
+            Mode::Write | Mode::Read => log.open_shared()?,
         }
         Ok(log)
+    }
+
+    /// The recovered (if needed), retention-trimmed state a writer starts from, marked dirty.
+    fn recovered_for_writing(&self, prior: Option<LogState>) -> Result<(LogState, Vec<i64>)> {
+        let mut state = match prior {
+            Some(s) if s.clean => s,
+            _ => super::recovery::recover(&self.dir, prior, self.config.index_interval_bytes)?,
+        };
+        state.clean = false;
+        let deleted = super::retention::apply(&self.dir, &mut state, &self.config, now_ms())?;
+        Ok((state, deleted))
+    }
+
+    fn open_exclusive(&self) -> Result<()> {
+        let prior = read_state_file(&self.state_path)?;
+        let (mut state, _) = self.recovered_for_writing(prior)?;
+        write_state_file(&self.state_path, &mut state, false)?;
+        let writer = Writer {
+            active: LogSegment::open(&self.dir, state.active_base)?,
+            state,
+            unflushed_messages: 0,
+            last_flush: Instant::now(),
+        };
+        self.lock_inner().writer = Some(writer);
+        *self.lock_published() = state;
+        Ok(())
+    }
+
+    fn open_shared(&self) -> Result<()> {
+        // Alone means nobody writes: safe to recover.
+        let Some(alone) = writers::probe_alone(&self.dir)? else {
+            if self.mode == Mode::Write {
+                // Waits while an opener in another process recovers the log.
+                *self.lock_writer_lock() = Some(writers::register(&self.dir)?);
+            }
+            return Ok(());
+        };
+        {
+            let lock = AppendLock::take(&self.state_path)?;
+            let prior = lock.read()?;
+            if self.mode == Mode::Write {
+                let (mut state, _) = self.recovered_for_writing(prior)?;
+                lock.write(&mut state)?;
+            } else if prior.is_none_or(|s| !s.clean) {
+                let mut recovered =
+                    super::recovery::recover(&self.dir, prior, self.config.index_interval_bytes)?;
+                lock.write(&mut recovered)?;
+            }
+        }
+        if self.mode == Mode::Write {
+            *self.lock_writer_lock() = Some(alone.into_writer()?);
+        }
+        Ok(())
     }
 
     /// The topic this log belongs to.
@@ -336,19 +453,27 @@ impl UnifiedLog {
         &self.config
     }
 
-    fn append_lock(&self) -> Result<AppendLock<'_>> {
-        self.state_file.lock().at(&self.state_path)?;
-        Ok(AppendLock(&self.state_file))
+    fn lock_inner(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_published(&self) -> MutexGuard<'_, LogState> {
+        self.published.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_writer_lock(&self) -> MutexGuard<'_, Option<WriterLock>> {
+        self.writer_lock.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The published state: log start and end offsets and the active segment.
     pub fn state(&self) -> Result<LogState> {
-        LogState::read(&self.state_file, &self.state_path)?.ok_or_else(|| {
-            Error::DataDir(format!(
-                "{} is missing or damaged; reopen the partition to recover it",
-                self.state_path.display()
-            ))
-        })
+        if self.mode == Mode::Exclusive {
+            return Ok(*self.lock_published());
+        }
+        let file = handles::get(self.owner, Kind::State, || {
+            handles::open(&self.state_path, &handles::read_write())
+        })?;
+        LogState::read(&file, &self.state_path)?.ok_or_else(|| damaged(&self.state_path))
     }
 
     /// The offset the next record will get.
@@ -361,16 +486,23 @@ impl UnifiedLog {
         Ok(self.state()?.log_start_offset)
     }
 
-    fn lock_writer(&self) -> MutexGuard<'_, Option<Writer>> {
-        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    /// A segment's `.log` handle from the cache: read-write when this log writes (never created
+    /// here: a segment deleted by retention must not come back empty).
+    fn segment_file(&self, base: i64) -> Result<Arc<File>> {
+        let path = self.dir.join(segment::file_name(base, "log"));
+        let writes = self.mode.writes();
+        handles::get(self.owner, Kind::Segment(base), || {
+            let mut o = std::fs::OpenOptions::new();
+            o.read(true).write(writes);
+            handles::open(&path, &o)
+        })
     }
 
-    /// The checks an append makes before touching the log: writable handle, size within
-    /// `max.message.bytes`, one whole batch with a good CRC, and a record count that matches its
-    /// offset range. A caller with several batches checks them all first, so none is appended
-    /// when one is bad.
+    /// The checks an append makes on one batch before touching the log: writable handle, size
+    /// within `max.message.bytes`, one whole batch with a good CRC, and a record count that
+    /// matches its offset range.
     pub fn check_batch(&self, batch_bytes: &[u8]) -> Result<BatchHeader> {
-        if self.writers.is_none() {
+        if !self.mode.writes() {
             return Err(Error::InvalidRequest(format!(
                 "{}-{} was opened for reading only",
                 self.topic, self.partition
@@ -411,69 +543,315 @@ impl UnifiedLog {
     /// Appends one encoded batch (base offset ignored: the log assigns offsets).
     ///
     /// # Errors
-    /// `RecordTooLarge` past `max.message.bytes`, `CorruptRecord` for a batch that fails its
-    /// checks, `Io` when the disk does.
+    /// As [`UnifiedLog::append_records`].
     pub fn append(&self, batch_bytes: &mut BytesMut) -> Result<AppendInfo> {
-        let header = self.check_batch(batch_bytes)?;
-        let mut guard = self.lock_writer();
-        let _lock = self.append_lock()?;
-        let w = self.sync_writer(&mut guard)?;
-        let now = now_ms();
-        let size = batch_bytes.len() as u64;
-        if self.should_roll(&w.state, size, now) {
-            self.roll(w, now)?;
+        self.append_records(batch_bytes)
+    }
+
+    /// Appends one or more record batches as one write (a Produce request's records for this
+    /// partition). Every batch is checked first, and the producer state of every batch with a
+    /// producer id, so that either all are appended or none: a retry of a batch already in the
+    /// log is acknowledged with its original offsets and nothing is appended.
+    ///
+    /// # Errors
+    /// `RecordTooLarge` past `max.message.bytes`, `CorruptRecord` for a batch that fails its
+    /// checks, `OutOfOrderSequence`/`InvalidProducerEpoch` from the producer checks, `Io` when
+    /// the disk fails (nothing appended then).
+    pub fn append_records(&self, data: &[u8]) -> Result<AppendInfo> {
+        let mut headers = Vec::new();
+        let mut pos = 0;
+        while pos < data.len() {
+            let header = BatchHeader::parse(&data[pos..]).map_err(|e| Error::CorruptRecord {
+                path: PathBuf::from(format!("records for {}-{}", self.topic, self.partition)),
+                position: pos as u64,
+                reason: format!("{e:?}"),
+            })?;
+            let end = pos + header.size();
+            if end > data.len() {
+                return Err(Error::CorruptRecord {
+                    path: PathBuf::from(format!("records for {}-{}", self.topic, self.partition)),
+                    position: pos as u64,
+                    reason: "batch runs past the end of the records".into(),
+                });
+            }
+            headers.push(self.check_batch(&data[pos..end])?);
+            pos = end;
         }
-        let base_offset = w.state.log_end_offset;
-        batch::set_base_offset(batch_bytes, base_offset);
-        let mut log_append_time = -1;
-        if self.config.log_append_time {
-            batch::set_log_append_time(batch_bytes, now);
-            log_append_time = now;
+        if headers.is_empty() {
+            return Err(Error::InvalidRequest(format!(
+                "empty records for {}-{}",
+                self.topic, self.partition
+            )));
         }
-        let header = BatchHeader {
-            base_offset,
-            max_timestamp: if log_append_time >= 0 {
-                now
-            } else {
-                header.max_timestamp
-            },
-            ..header
+        let result = self.append_checked(data, &headers);
+        match &result {
+            Err(e @ Error::Io { .. }) => self.report_storage_error(e),
+            Ok(_) if self.failing.swap(false, Ordering::Relaxed) => tracing::info!(
+                topic = %self.topic,
+                partition = self.partition,
+                "appends succeed again"
+            ),
+            _ => {}
+        }
+        result
+    }
+
+    /// Logs a storage error at error level once per failing spell of this partition.
+    fn report_storage_error(&self, e: &Error) {
+        if handles::is_fd_exhaustion(e) {
+            handles::report_exhaustion(e);
+        } else if !self.failing.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                topic = %self.topic,
+                partition = self.partition,
+                "append failed: {e}; the partition refuses writes with KAFKA_STORAGE_ERROR until \
+                 the disk accepts them again (reads go on)"
+            );
+        }
+    }
+
+    fn append_checked(&self, data: &[u8], headers: &[BatchHeader]) -> Result<AppendInfo> {
+        let mut inner = self.lock_inner();
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(Error::NotLeaderOrFollower(format!(
+                "{}-{} was closed (reopened with a new config, or its topic deleted); retry",
+                self.topic, self.partition
+            )));
+        }
+        let Inner { writer, producers } = &mut *inner;
+        let lock = match self.mode {
+            Mode::Write => Some(AppendLock::take(&self.state_path)?),
+            _ => None,
         };
+        let w = self.sync_writer(writer, lock.as_ref())?;
+        let with_producer = headers.iter().any(producer_state::has_producer_id);
+        if with_producer {
+            let m = self.producers_for(producers, &w.state)?;
+            match m.check(headers) {
+                Ok(Check::Append) => {}
+                Ok(Check::Duplicate(b)) => {
+                    return Ok(AppendInfo {
+                        base_offset: b.first_offset(),
+                        last_offset: b.last_offset,
+                        log_append_time: -1,
+                        log_start_offset: w.state.log_start_offset,
+                        duplicate: true,
+                    });
+                }
+                Err(e) => return Err(self.sequence_error(e)),
+            }
+        }
+        let now = now_ms();
+        if self.should_roll(&w.state, data.len() as u64, now) {
+            self.roll(w, producers.as_mut(), lock.as_ref(), now)?;
+        }
+
+        // Offsets, and LogAppendTime where the topic asks for it.
+        let mut buf = BytesMut::from(data);
+        let mut next = w.state;
+        let mut placed = Vec::with_capacity(headers.len());
+        let mut at = 0usize;
+        let mut log_append_time = -1;
+        for h in headers {
+            let size = h.size();
+            let bytes = &mut buf[at..at + size];
+            batch::set_base_offset(bytes, next.log_end_offset);
+            let mut placed_header = BatchHeader {
+                base_offset: next.log_end_offset,
+                ..*h
+            };
+            if self.config.log_append_time {
+                batch::set_log_append_time(bytes, now);
+                log_append_time = now;
+                placed_header.max_timestamp = now;
+            }
+            next.log_end_offset = placed_header.next_offset();
+            placed.push((w.state.active_size + at as u64, placed_header));
+            at += size;
+        }
+        if with_producer {
+            next.producer_end = Some(next.log_end_offset);
+        }
+        next.active_size += buf.len() as u64;
+
         let position = w.state.active_size;
-        w.active
-            .log
-            .write_all_at(batch_bytes, position)
-            .at(&w.active.path)?;
-        segment::index_batch(
-            &mut w.active.offset_index,
-            &mut w.active.time_index,
-            &mut w.state,
-            &header,
-            position,
-            self.config.index_interval_bytes,
-        )?;
-        w.state.active_size += size;
-        w.state.log_end_offset = header.next_offset();
-        w.unflushed_messages += header.records_count as i64;
-        if w.unflushed_messages >= self.config.flush_messages
+        let file = self.segment_file(w.active.base_offset)?;
+        let records: i64 = headers.iter().map(|h| h.records_count as i64).sum();
+        let flush_due = w.unflushed_messages + records >= self.config.flush_messages
             || self
                 .config
                 .flush_interval()
-                .is_some_and(|d| w.last_flush.elapsed() >= d)
-        {
-            w.active.log.sync_data().at(&w.active.path)?;
+                .is_some_and(|d| w.last_flush.elapsed() >= d);
+        let written = (|| {
+            file.write_all_at(&buf, position).at(&w.active.path)?;
+            if flush_due {
+                file.sync_data().at(&w.active.path)?;
+                next.recovery_segment = next.active_base;
+                next.recovery_position = next.active_size;
+            }
+            Ok(())
+        })();
+        if let Err(e) = written {
+            // Nothing of a failed append may surface later (another writer adopting it).
+            let _ = file.set_len(position);
+            return Err(e);
+        }
+
+        // Indexes (in memory; files are written below or when due) and the new state.
+        let index_mark = (
+            w.active.offset_index.pending_len(),
+            w.active.time_index.pending_len(),
+        );
+        for (pos, h) in &placed {
+            segment::index_batch(
+                &mut w.active.offset_index,
+                &mut w.active.time_index,
+                &mut next,
+                h,
+                *pos,
+                self.config.index_interval_bytes,
+            );
+        }
+        if let Some(lock) = &lock {
+            // Another writer may append next: its index entries must follow ours in the file.
+            let published = w.active.write_indexes().and_then(|_| lock.write(&mut next));
+            if let Err(e) = published {
+                w.active.offset_index.drop_pending_after(index_mark.0);
+                w.active.time_index.drop_pending_after(index_mark.1);
+                let _ = file.set_len(position);
+                return Err(e);
+            }
+        }
+        w.state = next;
+        if flush_due {
             w.unflushed_messages = 0;
             w.last_flush = Instant::now();
-            w.state.recovery_segment = w.state.active_base;
-            w.state.recovery_position = w.state.active_size;
+        } else {
+            w.unflushed_messages += records;
         }
-        w.state.write(&self.state_file, &self.state_path)?;
+        if let Some(m) = producers.as_mut() {
+            for (_, h) in &placed {
+                m.apply(h);
+            }
+        }
+        if self.mode == Mode::Exclusive {
+            *self.lock_published() = w.state;
+            if w.active.offset_index.pending_len() >= super::index::PENDING_MAX
+                || w.active.time_index.pending_len() >= super::index::PENDING_MAX
+            {
+                // Only a hint for readers: a failure here is not the append's.
+                if let Err(e) = w.active.write_indexes() {
+                    tracing::warn!(topic = %self.topic, partition = self.partition, error = %e, "writing index entries failed");
+                }
+            }
+        }
+        let first = placed
+            .first()
+            .map_or(next.log_end_offset, |(_, h)| h.base_offset);
         Ok(AppendInfo {
-            base_offset,
-            last_offset: header.last_offset(),
+            base_offset: first,
+            last_offset: next.log_end_offset - 1,
             log_append_time,
             log_start_offset: w.state.log_start_offset,
+            duplicate: false,
         })
+    }
+
+    fn sequence_error(&self, e: SequenceError) -> Error {
+        match e {
+            SequenceError::InvalidEpoch {
+                producer_id,
+                epoch,
+                current,
+            } => Error::InvalidProducerEpoch(format!(
+                "Epoch of producer {producer_id} at offset in {}-{} is {epoch}, which is smaller than the last seen epoch {current}",
+                self.topic, self.partition
+            )),
+            SequenceError::OutOfOrder {
+                producer_id,
+                got,
+                expected,
+            } => Error::OutOfOrderSequence(format!(
+                "Out of order sequence number for producer {producer_id} at {}-{}: {got} (incoming seq. number), {} (current end sequence number)",
+                self.topic,
+                self.partition,
+                expected.wrapping_sub(1)
+            )),
+        }
+    }
+
+    /// The producer state, loaded on first use and brought up to the log end: from the newest
+    /// snapshot, then the batch headers after it unless the shared state says none of them
+    /// carries a producer id.
+    fn producers_for<'m>(
+        &self,
+        producers: &'m mut Option<ProducerStateManager>,
+        state: &LogState,
+    ) -> Result<&'m mut ProducerStateManager> {
+        let m = match producers {
+            Some(m) => m,
+            None => producers.insert(ProducerStateManager::load(
+                &self.dir,
+                state.log_start_offset,
+                state.log_end_offset,
+                self.config.producer_id_expiration_ms,
+                now_ms(),
+            )?),
+        };
+        if m.map_end_offset() < state.log_end_offset {
+            match state.producer_end {
+                Some(end) if end <= m.map_end_offset() => m.advance_map_end(state.log_end_offset),
+                _ => {
+                    let from = m.map_end_offset().max(state.log_start_offset);
+                    self.walk_batches(state, from, |h| m.apply(h))?;
+                    m.advance_map_end(state.log_end_offset);
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// Visits the header of every batch from the one holding `from` to the log end, reading
+    /// headers only.
+    fn walk_batches(
+        &self,
+        state: &LogState,
+        from: i64,
+        mut visit: impl FnMut(&BatchHeader),
+    ) -> Result<()> {
+        if from >= state.log_end_offset {
+            return Ok(());
+        }
+        let bases = segment::list_segments(&self.dir)?;
+        let first = bases.iter().rposition(|&b| b <= from).unwrap_or(0);
+        for &base in &bases[first..] {
+            if base > state.active_base {
+                break;
+            }
+            let path = self.dir.join(segment::file_name(base, "log"));
+            let file = handles::open(&path, &handles::read_only())?;
+            let end = if base == state.active_base {
+                state.active_size
+            } else {
+                file.metadata().at(&path)?.len()
+            };
+            let start = if base == bases[first] {
+                super::index::OffsetIndex::open(
+                    self.dir.join(segment::file_name(base, "index")),
+                    base,
+                )?
+                .lookup(from)? as u64
+            } else {
+                0
+            };
+            segment::walk_headers(&file, &path, start.min(end), end, |_, h| {
+                if h.last_offset() >= from {
+                    visit(h);
+                }
+                Ok(true)
+            })?;
+        }
+        Ok(())
     }
 
     fn should_roll(&self, state: &LogState, incoming: u64, now: i64) -> bool {
@@ -484,12 +862,26 @@ impl UnifiedLog {
                 || state.log_end_offset - state.active_base + 1 > u32::MAX as i64)
     }
 
-    /// Closes the active segment (flushed, final time index entry) and starts a new one at the
-    /// log end offset, then applies retention to the closed segments.
-    fn roll(&self, w: &mut Writer, now: i64) -> Result<()> {
-        segment::append_time_index(&mut w.active.time_index, &mut w.state)?;
-        w.active.flush()?;
+    /// Closes the active segment (final time index entry, flushed), snapshots the producer state
+    /// at the new base as Kafka does, starts a new segment at the log end offset, then applies
+    /// retention to the closed segments.
+    fn roll(
+        &self,
+        w: &mut Writer,
+        producers: Option<&mut ProducerStateManager>,
+        lock: Option<&AppendLock>,
+        now: i64,
+    ) -> Result<()> {
+        segment::append_time_index(&mut w.active.time_index, &mut w.state);
+        w.active.flush_indexes()?;
+        self.segment_file(w.active.base_offset)?
+            .sync_data()
+            .at(&w.active.path)?;
         let base = w.state.log_end_offset;
+        if let Some(m) = producers {
+            m.advance_map_end(base);
+            m.take_snapshot(w.state.log_start_offset, true, now)?;
+        }
         w.active = LogSegment::open(&self.dir, base)?;
         w.state.active_base = base;
         w.state.active_size = 0;
@@ -500,145 +892,291 @@ impl UnifiedLog {
         w.state.bytes_since_index = 0;
         w.state.last_time_index = i64::MIN;
         w.state.first_batch_timestamp = -1;
-        super::retention::apply(&self.dir, &mut w.state, &self.config, now)
+        w.unflushed_messages = 0;
+        w.last_flush = Instant::now();
+        let deleted = super::retention::apply(&self.dir, &mut w.state, &self.config, now)?;
+        self.forget_segments(&deleted);
+        match lock {
+            Some(lock) => lock.write(&mut w.state),
+            None => {
+                // The new recovery point and log start, as Kafka's checkpoints keep them.
+                write_state_file(&self.state_path, &mut w.state, false)?;
+                *self.lock_published() = w.state;
+                Ok(())
+            }
+        }
     }
 
-    /// Brings the writer's view up to date with what other processes did, under the append lock.
+    fn forget_segments(&self, bases: &[i64]) {
+        for &b in bases {
+            handles::forget(self.owner, Kind::Segment(b));
+        }
+    }
+
+    /// Brings the writer's view up to date with what other processes did, under the append lock
+    /// (Write mode); in Exclusive mode the view is always current.
     fn sync_writer<'g>(
         &self,
-        guard: &'g mut MutexGuard<'_, Option<Writer>>,
+        writer: &'g mut Option<Writer>,
+        lock: Option<&AppendLock>,
     ) -> Result<&'g mut Writer> {
-        let mut state = self.state()?;
-        let stale = match guard.as_ref() {
+        let Some(lock) = lock else {
+            return writer.as_mut().ok_or_else(|| {
+                Error::InvalidRequest(format!(
+                    "{}-{} was opened for reading only",
+                    self.topic, self.partition
+                ))
+            });
+        };
+        let mut state = lock.read()?.ok_or_else(|| damaged(&self.state_path))?;
+        let stale = match writer.as_ref() {
             Some(w) => w.active.base_offset != state.active_base,
             None => true,
         };
         if stale {
-            **guard = Some(Writer {
+            *writer = Some(Writer {
                 active: LogSegment::open(&self.dir, state.active_base)?,
                 state,
                 unflushed_messages: 0,
                 last_flush: Instant::now(),
             });
         }
-        let Some(w) = guard.as_mut() else {
+        let Some(w) = writer.as_mut() else {
             unreachable!("writer was just set")
         };
-        let Some(len) = w.active.live_len()? else {
-            return Err(Error::UnknownTopic(self.topic.clone()));
+        let file = match self.segment_file(state.active_base) {
+            Ok(f) => f,
+            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::UnknownTopic(self.topic.clone()));
+            }
+            Err(e) => return Err(e),
         };
+        let meta = file.metadata().at(&w.active.path)?;
+        if std::os::unix::fs::MetadataExt::nlink(&meta) == 0 {
+            // Deleted under us (its topic was deleted).
+            handles::forget(self.owner, Kind::Segment(state.active_base));
+            return Err(Error::UnknownTopic(self.topic.clone()));
+        }
         // A writer that died between writing a batch and publishing it leaves bytes past the
         // published size: keep what is whole and valid, cut a torn tail.
-        if len != state.active_size {
+        if meta.len() != state.active_size {
             super::recovery::recover_tail(
                 &mut state,
                 &mut w.active,
-                len,
+                &file,
+                meta.len(),
                 self.config.index_interval_bytes,
             )?;
-            state.write(&self.state_file, &self.state_path)?;
+            lock.write(&mut state)?;
         }
         w.state = state;
         Ok(w)
     }
 
+    /// Runs `f` on the writer's view, taking the append lock and catching up first in Write
+    /// mode; None for a log with no writer.
+    fn with_writer<T>(
+        &self,
+        f: impl FnOnce(
+            &Self,
+            &mut Writer,
+            &mut Option<ProducerStateManager>,
+            Option<&AppendLock>,
+        ) -> Result<T>,
+    ) -> Result<Option<T>> {
+        if !self.mode.writes() {
+            return Ok(None);
+        }
+        let mut inner = self.lock_inner();
+        let Inner { writer, producers } = &mut *inner;
+        let lock = match self.mode {
+            Mode::Write => Some(AppendLock::take(&self.state_path)?),
+            _ => None,
+        };
+        let w = self.sync_writer(writer, lock.as_ref())?;
+        f(self, w, producers, lock.as_ref()).map(Some)
+    }
+
+    /// Publishes a changed state: in the file (Write mode, under the lock) or in memory and the
+    /// checkpoint file (Exclusive mode).
+    fn publish(&self, w: &mut Writer, lock: Option<&AppendLock>) -> Result<()> {
+        match lock {
+            Some(lock) => lock.write(&mut w.state),
+            None => {
+                write_state_file(&self.state_path, &mut w.state, false)?;
+                *self.lock_published() = w.state;
+                Ok(())
+            }
+        }
+    }
+
     /// Kafka's DeleteRecords: moves the log start offset up to `offset` (the log end if -1) and
     /// deletes the segments wholly below it. Returns the new log start offset.
     pub fn delete_records_before(&self, offset: i64) -> Result<i64> {
-        let mut guard = self.lock_writer();
-        let _lock = self.append_lock()?;
-        let w = self.sync_writer(&mut guard)?;
-        let target = if offset < 0 {
-            w.state.log_end_offset
-        } else {
-            offset
-        };
-        if target > w.state.log_end_offset {
-            return Err(self.out_of_range(target, &w.state));
-        }
-        if target > w.state.log_start_offset {
-            w.state.log_start_offset = target;
-            let bases = segment::list_segments(&self.dir)?;
-            for pair in bases.windows(2) {
-                // A closed segment whose successor starts at or below the target holds nothing
-                // readable any more.
-                if pair[1] <= target && pair[0] < w.state.active_base {
-                    for suffix in ["log", "index", "timeindex"] {
-                        let p = self.dir.join(segment::file_name(pair[0], suffix));
-                        let _ = std::fs::remove_file(&p);
+        let done = self.with_writer(|log, w, producers, lock| {
+            let target = if offset < 0 {
+                w.state.log_end_offset
+            } else {
+                offset
+            };
+            if target > w.state.log_end_offset {
+                return Err(log.out_of_range(target, &w.state));
+            }
+            if target > w.state.log_start_offset {
+                w.state.log_start_offset = target;
+                let bases = segment::list_segments(&log.dir)?;
+                let mut deleted = Vec::new();
+                for pair in bases.windows(2) {
+                    // A closed segment whose successor starts at or below the target holds
+                    // nothing readable any more.
+                    if pair[1] <= target && pair[0] < w.state.active_base {
+                        for suffix in ["log", "index", "timeindex"] {
+                            let p = log.dir.join(segment::file_name(pair[0], suffix));
+                            let _ = std::fs::remove_file(&p);
+                        }
+                        deleted.push(pair[0]);
                     }
                 }
+                log.forget_segments(&deleted);
+                if producers.is_some() {
+                    delete_old_snapshots(&log.dir, w.state.log_start_offset)?;
+                }
+                log.publish(w, lock)?;
             }
-            w.state.write(&self.state_file, &self.state_path)?;
-        }
-        Ok(w.state.log_start_offset)
+            Ok(w.state.log_start_offset)
+        })?;
+        done.ok_or_else(|| {
+            Error::InvalidRequest(format!(
+                "{}-{} was opened for reading only",
+                self.topic, self.partition
+            ))
+        })
     }
 
-    /// Deletes the closed segments retention allows (the broker's periodic check; writers also
-    /// apply it when they open a log or roll a segment).
+    /// Deletes the closed segments retention allows and forgets expired producers (the broker's
+    /// periodic check; writers also apply retention when they open a log or roll a segment).
     pub fn apply_retention(&self) -> Result<()> {
-        let mut guard = self.lock_writer();
-        let _lock = self.append_lock()?;
-        let w = self.sync_writer(&mut guard)?;
-        let before = w.state.log_start_offset;
-        super::retention::apply(&self.dir, &mut w.state, &self.config, now_ms())?;
-        if w.state.log_start_offset != before {
-            w.state.write(&self.state_file, &self.state_path)?;
-        }
-        Ok(())
+        self.with_writer(|log, w, producers, lock| {
+            let now = now_ms();
+            if let Some(m) = producers.as_mut() {
+                m.remove_expired(now);
+            }
+            let before = w.state.log_start_offset;
+            let deleted = super::retention::apply(&log.dir, &mut w.state, &log.config, now)?;
+            log.forget_segments(&deleted);
+            if w.state.log_start_offset != before {
+                delete_old_snapshots(&log.dir, w.state.log_start_offset)?;
+                log.publish(w, lock)?;
+            }
+            Ok(())
+        })
+        .map(|_| ())
     }
 
-    /// fsyncs the active segment and moves the recovery point to the log end.
+    /// fsyncs the active segment and its indexes and moves the recovery point to the log end.
     pub fn flush(&self) -> Result<()> {
-        let mut guard = self.lock_writer();
-        if guard.is_none() {
+        self.with_writer(|log, w, _, lock| {
+            log.segment_file(w.active.base_offset)?
+                .sync_data()
+                .at(&w.active.path)?;
+            w.active.flush_indexes()?;
+            w.unflushed_messages = 0;
+            w.last_flush = Instant::now();
+            w.state.recovery_segment = w.state.active_base;
+            w.state.recovery_position = w.state.active_size;
+            log.publish(w, lock)
+        })
+        .map(|_| ())
+    }
+
+    /// Flushes, snapshots the producer state and, if this was the last live writer, marks the
+    /// log cleanly shut down so the next opener skips recovery.
+    pub fn close(self) -> Result<()> {
+        self.close_inner(true)
+    }
+
+    /// Closes a log whose data the caller has already made durable with one
+    /// [`super::atomic_file::sync_file_system`] (a broker closing thousands of logs), and which
+    /// it syncs once more afterwards: nothing is fsynced here, only written.
+    pub fn close_synced_by_caller(&self) -> Result<()> {
+        self.close_inner(false)
+    }
+
+    fn close_inner(&self, sync: bool) -> Result<()> {
+        // Under the log's mutex, so no append is halfway through, and none starts after.
+        let mut inner = self.lock_inner();
+        if self.closed.swap(true, Ordering::Relaxed) {
             return Ok(());
         }
-        let _lock = self.append_lock()?;
-        let w = self.sync_writer(&mut guard)?;
-        w.active.flush()?;
-        w.unflushed_messages = 0;
-        w.last_flush = Instant::now();
+        let result = if !self.dir.is_dir() {
+            // Its topic was deleted: nothing left to flush or mark.
+            Ok(())
+        } else if inner.writer.is_none() && self.mode == Mode::Write {
+            // Registered but never appended: nothing of ours to flush. The log stays as the
+            // others leave it (they mark it clean only as its last writer).
+            Ok(())
+        } else if self.mode.writes() {
+            self.close_writer(&mut inner, sync)
+        } else {
+            Ok(())
+        };
+        drop(inner);
+        if let Some(wl) = self.lock_writer_lock().take() {
+            let _ = wl.release();
+        }
+        handles::forget_owner(self.owner);
+        result
+    }
+
+    fn close_writer(&self, inner: &mut Inner, sync: bool) -> Result<()> {
+        let Inner { writer, producers } = inner;
+        let lock = match self.mode {
+            Mode::Write => Some(AppendLock::take(&self.state_path)?),
+            _ => None,
+        };
+        let w = self.sync_writer(writer, lock.as_ref())?;
+        if sync {
+            self.segment_file(w.active.base_offset)?
+                .sync_data()
+                .at(&w.active.path)?;
+            w.active.flush_indexes()?;
+        } else {
+            w.active.write_indexes()?;
+        }
         w.state.recovery_segment = w.state.active_base;
         w.state.recovery_position = w.state.active_size;
-        w.state.write(&self.state_file, &self.state_path)
-    }
-
-    /// Flushes and, if this was the last live writer, marks the log cleanly shut down so the
-    /// next opener skips recovery.
-    pub fn close(mut self) -> Result<()> {
-        self.close_inner()
-    }
-
-    fn close_inner(&mut self) -> Result<()> {
-        let Some(writers) = self.writers.take() else {
-            return Ok(());
-        };
-        self.flush()?;
-        let _lock = self.append_lock()?;
-        let _ = writers.unlock();
-        if writers.try_lock().is_ok() {
-            let mut state = self.state()?;
-            state.clean = true;
-            state.write(&self.state_file, &self.state_path)?;
-            let _ = writers.unlock();
+        if let Some(m) = producers.as_mut() {
+            m.advance_map_end(w.state.log_end_offset);
+            m.take_snapshot(w.state.log_start_offset, sync, now_ms())?;
         }
-        Ok(())
+        match &lock {
+            Some(lock) => {
+                let last = match self.lock_writer_lock().take() {
+                    Some(wl) => wl.release()?,
+                    None => false,
+                };
+                w.state.clean = last;
+                lock.write(&mut w.state)
+            }
+            None => {
+                w.state.clean = true;
+                write_state_file(&self.state_path, &mut w.state, sync)?;
+                *self.lock_published() = w.state;
+                Ok(())
+            }
+        }
     }
 
+    /// Closes the log now (flushed and marked clean), for a caller that cannot give up its
+    /// shared handle (the broker, before reopening a partition with a changed config). Appends
+    /// through this handle fail afterwards with NOT_LEADER_OR_FOLLOWER, which clients retry.
+    pub fn close_now(&self) -> Result<()> {
+        self.close_inner(true)
+    }
+
+    /// A cached read handle of a segment's log file.
     fn reader(&self, base: i64) -> Result<Arc<File>> {
-        let mut readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(f) = readers.get(&base) {
-            return Ok(f.clone());
-        }
-        let f = Arc::new(segment::open_log_read(&self.dir, base)?);
-        // Keep a handful of handles; sequential readers only need the last one or two.
-        while readers.len() >= 8 {
-            let first = *readers.keys().next().unwrap_or(&base);
-            readers.remove(&first);
-        }
-        readers.insert(base, f.clone());
-        Ok(f)
+        self.segment_file(base)
     }
 
     fn out_of_range(&self, offset: i64, state: &LogState) -> Error {
@@ -649,6 +1187,32 @@ impl UnifiedLog {
             log_start_offset: state.log_start_offset,
             log_end_offset: state.log_end_offset,
         }
+    }
+
+    /// Runs `f` on the writer's in-memory indexes when `base` is this log's active segment
+    /// (they hold entries not yet in the files), else on the index files.
+    fn with_indexes<T>(
+        &self,
+        base: i64,
+        f: impl FnOnce(&super::index::OffsetIndex, &super::index::TimeIndex) -> Result<T>,
+    ) -> Result<T> {
+        if self.mode.writes() {
+            let inner = self.lock_inner();
+            if let Some(w) = inner.writer.as_ref()
+                && w.active.base_offset == base
+            {
+                return f(&w.active.offset_index, &w.active.time_index);
+            }
+        }
+        let oi = super::index::OffsetIndex::open(
+            self.dir.join(segment::file_name(base, "index")),
+            base,
+        )?;
+        let ti = super::index::TimeIndex::open(
+            self.dir.join(segment::file_name(base, "timeindex")),
+            base,
+        )?;
+        f(&oi, &ti)
     }
 
     /// Finds where to start reading `offset`: its segment and the batch holding it.
@@ -667,9 +1231,7 @@ impl UnifiedLog {
             .find(|&&b| b <= offset)
             .copied()
             .unwrap_or(state.active_base);
-        let index =
-            super::index::OffsetIndex::open(self.dir.join(segment::file_name(seg, "index")), seg)?;
-        let hint = index.lookup(offset)? as u64;
+        let hint = self.with_indexes(seg, |oi, _| oi.lookup(offset))? as u64;
         let file = self.reader(seg)?;
         let path = self.dir.join(segment::file_name(seg, "log"));
         let end = if seg == state.active_base {
@@ -690,10 +1252,6 @@ impl UnifiedLog {
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<i64>> {
         let state = self.state()?;
         for seg in segment::list_segments(&self.dir)? {
-            let tindex = super::index::TimeIndex::open(
-                self.dir.join(segment::file_name(seg, "timeindex")),
-                seg,
-            )?;
             let file = self.reader(seg)?;
             let path = self.dir.join(segment::file_name(seg, "log"));
             let end = if seg == state.active_base {
@@ -701,22 +1259,17 @@ impl UnifiedLog {
             } else {
                 file.metadata().at(&path)?.len()
             };
-            let start = match tindex.lookup(timestamp)? {
-                Some(o) => {
-                    let idx = super::index::OffsetIndex::open(
-                        self.dir.join(segment::file_name(seg, "index")),
-                        seg,
-                    )?;
-                    idx.lookup(o)? as u64
-                }
-                None => 0,
-            };
+            let start = self.with_indexes(seg, |oi, ti| match ti.lookup(timestamp)? {
+                Some(o) => Ok(oi.lookup(o)? as u64),
+                None => Ok(0),
+            })?;
             let mut found = None;
-            segment::scan(&file, &path, start, end, |_, h| {
-                if found.is_none() && h.max_timestamp >= timestamp {
+            segment::walk_headers(&file, &path, start.min(end), end, |_, h| {
+                if h.max_timestamp >= timestamp {
                     found = Some(*h);
+                    return Ok(false);
                 }
-                Ok(())
+                Ok(true)
             })?;
             if let Some(h) = found {
                 // The batch holds a record at or after the timestamp; find which one.
@@ -798,8 +1351,15 @@ impl UnifiedLog {
                 // The log was truncated or recreated under us.
                 return Err(self.out_of_range(pos.offset, state));
             }
-            let file = self.reader(pos.segment)?;
             let path = self.dir.join(segment::file_name(pos.segment, "log"));
+            let file = match self.reader(pos.segment) {
+                Ok(f) => f,
+                // Retention deleted it since the position was taken.
+                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(self.out_of_range(pos.offset, &self.state()?));
+                }
+                Err(e) => return Err(e),
+            };
             let end = if pos.segment == state.active_base {
                 state.active_size
             } else {
@@ -889,11 +1449,7 @@ impl UnifiedLog {
                 (state.max_timestamp >= 0)
                     .then_some((state.max_timestamp, state.max_timestamp_offset))
             } else {
-                super::index::TimeIndex::open(
-                    self.dir.join(segment::file_name(seg, "timeindex")),
-                    seg,
-                )?
-                .last_entry()?
+                self.with_indexes(seg, |_, ti| ti.last_entry())?
             };
             if let Some((ts, offset)) = candidate
                 && offset >= state.log_start_offset
@@ -914,23 +1470,49 @@ impl UnifiedLog {
         }
         Ok(total)
     }
+
+    /// The producers this partition knows, loading its producer state if needed (Kafka's
+    /// DescribeProducers; tests and tools).
+    pub fn producer_ids(&self) -> Result<Vec<i64>> {
+        Ok(self
+            .with_writer(|log, w, producers, _| {
+                let m = log.producers_for(producers, &w.state)?;
+                let mut ids: Vec<i64> = m.producers().map(|e| e.producer_id).collect();
+                ids.sort_unstable();
+                Ok(ids)
+            })?
+            .unwrap_or_default())
+    }
+}
+
+/// Deletes producer snapshots of segments below the log start, keeping the newest snapshot.
+fn delete_old_snapshots(dir: &Path, log_start_offset: i64) -> Result<()> {
+    let snapshots = producer_state::list_snapshots(dir)?;
+    let newest = snapshots.keys().next_back().copied();
+    for (offset, path) in snapshots {
+        if offset < log_start_offset && Some(offset) != newest {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(path, e));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 impl Drop for UnifiedLog {
     fn drop(&mut self) {
-        let _ = self.close_inner();
+        if let Err(e) = self.close_inner(true) {
+            tracing::warn!(topic = %self.topic, partition = self.partition, error = %e, "closing the log failed");
+        }
     }
 }
 
 /// Opens a file read-write, creating it if needed and keeping its content.
 pub(crate) fn open_rw(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(path)
-        .at(path)
+    handles::open(path, &handles::read_write())
 }
 
 fn read_exact(file: &File, path: &Path, buf: &mut [u8], at: u64) -> Result<()> {
@@ -942,6 +1524,7 @@ mod tests {
     use super::*;
     use crate::log::codec::{ProducerRecord, decode_batches, encode_batch};
     use kafka_protocol::records::Compression;
+    use std::collections::BTreeMap;
 
     fn batch(values: &[&str]) -> BytesMut {
         let records: Vec<ProducerRecord> = values

@@ -14,10 +14,24 @@ pub fn handle(
     _version: i16,
 ) -> CreatePartitionsResponse {
     let mut r = CreatePartitionsResponse::default();
+    // The whole request is refused when it would add more than max.partitions.per.request.
+    let max = state.config().max_partitions_per_request;
+    let added: i64 = req
+        .topics
+        .iter()
+        .filter_map(|t| {
+            let meta = state.engine().topic(&t.name.0).ok()?;
+            Some((t.count as i64 - meta.partitions as i64).max(0))
+        })
+        .sum();
+    let refused = (added > max as i64).then(|| crate::engine::too_many_partitions(added, max));
     for t in req.topics {
         let mut res = CreatePartitionsTopicResult::default();
         res.name = t.name.clone();
         let outcome = match state.engine().topic(&t.name.0) {
+            Ok(_) if refused.is_some() => Err(Error::PolicyViolation(
+                refused.as_ref().map(|e| e.to_string()).unwrap_or_default(),
+            )),
             Ok(meta) if t.count <= meta.partitions => {
                 Err(Error::InvalidPartitions(if t.count == meta.partitions {
                     format!("Topic already has {} partition(s).", meta.partitions)

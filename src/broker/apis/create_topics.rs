@@ -12,6 +12,29 @@ use crate::error::Error;
 /// The response; with `validate_only` nothing is created.
 pub fn handle(state: &BrokerState, req: CreateTopicsRequest, version: i16) -> CreateTopicsResponse {
     let mut r = CreateTopicsResponse::default();
+    // Kafka's controller refuses a request that would make too many records at once, whole:
+    // so do we, before anything touches the disk.
+    let max = state.config().max_partitions_per_request;
+    let requested: i64 = req
+        .topics
+        .iter()
+        .map(|t| {
+            if t.num_partitions == -1 {
+                state.config().num_partitions as i64
+            } else {
+                (t.num_partitions as i64).max(0)
+            }
+        })
+        .sum();
+    let refused =
+        (requested > max as i64).then(|| crate::engine::too_many_partitions(requested, max));
+    if refused.is_some() {
+        tracing::warn!(
+            requested,
+            max,
+            "refused a CreateTopics request over max.partitions.per.request"
+        );
+    }
     for t in req.topics {
         let mut res = CreatableTopicResult::default();
         res.name = t.name.clone();
@@ -26,7 +49,9 @@ pub fn handle(state: &BrokerState, req: CreateTopicsRequest, version: i16) -> Cr
             .collect();
         let partitions = (t.num_partitions > 0).then_some(t.num_partitions);
         let rf = (t.replication_factor > 0).then_some(t.replication_factor);
-        let outcome = if !t.assignments.is_empty() {
+        let outcome = if let Some(e) = &refused {
+            Err(crate::Error::PolicyViolation(e.to_string()))
+        } else if !t.assignments.is_empty() {
             Err(Error::InvalidRequest(
                 "replica assignments are not supported on a single node".into(),
             ))

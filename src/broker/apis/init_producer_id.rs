@@ -21,8 +21,18 @@ pub fn handle(
         r.producer_id = req.producer_id;
         r.producer_epoch = req.producer_epoch + 1;
     } else {
-        r.producer_id = ProducerId(state.producers().next_id());
-        r.producer_epoch = 0;
+        match state.producers().next_id() {
+            Ok(id) => {
+                r.producer_id = ProducerId(id);
+                r.producer_epoch = 0;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot reserve producer ids");
+                r.error_code = e.code();
+                r.producer_id = ProducerId(-1);
+                r.producer_epoch = -1;
+            }
+        }
     }
     r
 }

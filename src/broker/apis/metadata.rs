@@ -45,18 +45,35 @@ fn failed(name: Option<&str>, id: uuid::Uuid, error: i16) -> MetadataResponseTop
     topic
 }
 
-/// Looks a requested topic up, creating it if allowed.
+/// Looks a requested topic up, creating it if allowed and the request's partition `budget`
+/// (`max.partitions.per.request`) covers it: one request naming a million missing topics must
+/// not make a million topics.
 fn lookup(
     state: &BrokerState,
     name: &str,
     auto_create: bool,
+    budget: &mut i64,
     version: i16,
 ) -> MetadataResponseTopic {
     let engine = state.engine();
-    let result = if auto_create {
-        engine.topic_or_create(name)
-    } else {
-        engine.topic(name)
+    let result = match engine.topic(name) {
+        Err(crate::Error::UnknownTopic(_)) if auto_create => {
+            let partitions = state.config().num_partitions as i64;
+            if *budget < partitions {
+                tracing::warn!(
+                    topic = name,
+                    "not auto-creating: the request already created max.partitions.per.request partitions"
+                );
+                return failed(
+                    Some(name),
+                    uuid::Uuid::nil(),
+                    code::UNKNOWN_TOPIC_OR_PARTITION,
+                );
+            }
+            *budget -= partitions;
+            engine.topic_or_create(name)
+        }
+        other => other,
     };
     match result {
         Ok(t) => described(state, &t, version),
@@ -97,9 +114,10 @@ pub fn handle(state: &BrokerState, req: MetadataRequest, version: i16) -> Metada
         return r;
     }
     let mut seen = BTreeMap::new();
+    let mut budget = c.max_partitions_per_request as i64;
     for t in req.topics.unwrap_or_default() {
         let topic = match (&t.name, t.topic_id.is_nil()) {
-            (Some(name), _) => lookup(state, name, auto_create, version),
+            (Some(name), _) => lookup(state, name, auto_create, &mut budget, version),
             (None, false) => match state.topic_by_id(t.topic_id) {
                 Ok(Some(meta)) => described(state, &meta, version),
                 _ => failed(None, t.topic_id, code::UNKNOWN_TOPIC_ID),

@@ -35,55 +35,51 @@ pub fn handle(state: &BrokerState, req: OffsetCommitRequest, version: i16) -> Of
     let expire_timestamp = (version <= 4 && req.retention_time_ms >= 0)
         .then(|| now.saturating_add(req.retention_time_ms));
     let mut resp = OffsetCommitResponse::default();
-    resp.topics = req
-        .topics
-        .into_iter()
-        .map(|t| {
-            let meta = engine.topic(&t.name.0).ok();
-            let mut topic = OffsetCommitResponseTopic::default();
-            topic.partitions = t
-                .partitions
-                .into_iter()
-                .map(|p| {
-                    let metadata = p.committed_metadata.as_deref().unwrap_or("");
-                    let error = if group_error != code::NONE {
-                        group_error
-                    } else if !meta
-                        .as_ref()
-                        .is_some_and(|m| (0..m.partitions).contains(&p.partition_index))
-                    {
-                        code::UNKNOWN_TOPIC_OR_PARTITION
-                    } else if metadata.len() > MAX_METADATA_BYTES {
-                        code::OFFSET_METADATA_TOO_LARGE
-                    } else {
-                        let commit = CommittedOffset {
-                            offset: p.committed_offset,
-                            metadata: metadata.to_string(),
-                            commit_timestamp: now,
-                            expire_timestamp,
-                        };
-                        match engine.groups().commit_entry(
-                            &group,
-                            &t.name.0,
-                            p.partition_index,
-                            &commit,
-                        ) {
-                            Ok(()) => code::NONE,
-                            Err(e) => {
-                                tracing::warn!(%group, topic = %t.name.0, error = %e, "commit failed");
-                                e.code()
-                            }
-                        }
-                    };
-                    let mut part = OffsetCommitResponsePartition::default();
-                    part.partition_index = p.partition_index;
-                    part.error_code = error;
-                    part
-                })
-                .collect();
-            topic.name = t.name;
-            topic
-        })
-        .collect();
+    // Every valid commit of the request goes to disk as one durable write.
+    let mut commits = Vec::new();
+    for t in &req.topics {
+        let meta = engine.topic(&t.name.0).ok();
+        let mut topic = OffsetCommitResponseTopic::default();
+        topic.name = t.name.clone();
+        for p in &t.partitions {
+            let metadata = p.committed_metadata.as_deref().unwrap_or("");
+            let error = if group_error != code::NONE {
+                group_error
+            } else if !meta
+                .as_ref()
+                .is_some_and(|m| (0..m.partitions).contains(&p.partition_index))
+            {
+                code::UNKNOWN_TOPIC_OR_PARTITION
+            } else if metadata.len() > MAX_METADATA_BYTES {
+                code::OFFSET_METADATA_TOO_LARGE
+            } else {
+                commits.push((
+                    (t.name.0.to_string(), p.partition_index),
+                    CommittedOffset {
+                        offset: p.committed_offset,
+                        metadata: metadata.to_string(),
+                        commit_timestamp: now,
+                        expire_timestamp,
+                    },
+                ));
+                code::NONE
+            };
+            let mut part = OffsetCommitResponsePartition::default();
+            part.partition_index = p.partition_index;
+            part.error_code = error;
+            topic.partitions.push(part);
+        }
+        resp.topics.push(topic);
+    }
+    if let Err(e) = engine.groups().commit_many(&group, &commits, true) {
+        tracing::error!(%group, error = %e, "commit failed");
+        for topic in &mut resp.topics {
+            for part in &mut topic.partitions {
+                if part.error_code == code::NONE {
+                    part.error_code = e.code();
+                }
+            }
+        }
+    }
     resp
 }

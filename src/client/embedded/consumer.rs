@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::super::{Consumer, ConsumerConfig, ConsumerRecord, OffsetReset, StartOffset, Subscribe};
 use super::admin::{EmbeddedAdmin, subscribes};
 use crate::engine::Engine;
-use crate::engine::group::{MemberInfo, Membership, Ownership, Subscription, range_assign};
+use crate::engine::group::{CommittedOffset, MemberInfo, Membership, Subscription, range_assign};
 use crate::error::{Error, Result};
 use crate::log::codec::{StoredRecord, decode_batches};
 use crate::log::unified::now_ms;
@@ -31,8 +31,6 @@ struct Cursor {
     next_offset: i64,
     /// Last offset committed for this partition.
     committed: Option<i64>,
-    /// Held while a group member consumes the partition.
-    _ownership: Option<Ownership>,
 }
 
 /// Consumer over an embedded data dir.
@@ -79,12 +77,14 @@ impl EmbeddedConsumer {
             .collect()
     }
 
+    /// A cursor at `start`; `committed` is the group's commit for the partition, for
+    /// [`StartOffset::Committed`] (read once for all partitions of a refresh).
     fn open(
         &self,
         topic: &str,
         partition: i32,
         start: StartOffset,
-        ownership: Option<Ownership>,
+        committed: Option<&CommittedOffset>,
     ) -> Result<Cursor> {
         let meta = self.engine.topic(topic)?;
         let log = self.engine.open_partition(&meta, partition, Mode::Read)?;
@@ -93,25 +93,18 @@ impl EmbeddedConsumer {
             OffsetReset::Earliest => state.log_start_offset,
             OffsetReset::Latest => state.log_end_offset,
         };
-        let mut committed = None;
+        let mut last_commit = None;
         let offset = match start {
             StartOffset::Earliest => state.log_start_offset,
             StartOffset::Latest => state.log_end_offset,
             StartOffset::At(o) => o,
-            StartOffset::Committed => {
-                let group = self.config.group.as_deref().unwrap_or_default();
-                match self
-                    .engine
-                    .groups()
-                    .committed_one(group, topic, partition)?
-                {
-                    Some(c) => {
-                        committed = Some(c.offset);
-                        c.offset
-                    }
-                    None => reset(self.config.offset_reset),
+            StartOffset::Committed => match committed {
+                Some(c) => {
+                    last_commit = Some(c.offset);
+                    c.offset
                 }
-            }
+                None => reset(self.config.offset_reset),
+            },
         };
         let offset = if offset < state.log_start_offset || offset > state.log_end_offset {
             reset(self.config.offset_reset)
@@ -122,8 +115,7 @@ impl EmbeddedConsumer {
             log,
             pos: None,
             next_offset: offset,
-            committed,
-            _ownership: ownership,
+            committed: last_commit,
         })
     }
 
@@ -147,75 +139,104 @@ impl EmbeddedConsumer {
             }
         }
         let topics = EmbeddedAdmin::subscribed_topics(&self.engine, &sub)?;
-        match self.member.as_ref() {
-            None => {
-                let start = match self.config.offset_reset {
-                    OffsetReset::Earliest => StartOffset::Earliest,
-                    OffsetReset::Latest => StartOffset::Latest,
-                };
-                for (topic, &count) in &topics {
-                    for p in 0..count {
-                        let key: TopicPartition = (Arc::from(topic.as_str()), p);
-                        if !self.cursors.contains_key(&key) {
-                            let c = self.open(topic, p, start, None)?;
-                            self.cursors.insert(key, c);
-                        }
-                    }
-                }
-            }
-            Some(member) => {
-                let group = self.config.group.clone().unwrap_or_default();
-                let mut members = self.engine.groups().live_members(&group)?;
-                if !members.iter().any(|m| m.member_id == member.info.member_id) {
-                    members.push(member.info.clone());
-                    members.sort_by(|a, b| a.member_id.cmp(&b.member_id));
-                }
-                let assignment =
-                    range_assign(&members, &topics, |m, t| subscribes(&m.subscription, t));
-                let mine: Vec<(String, i32)> = assignment
-                    .get(&member.info.member_id)
-                    .cloned()
-                    .unwrap_or_default();
-                // Revoke first: commit, then let go, so the next owner starts where we stopped.
-                let revoked: Vec<TopicPartition> = self
-                    .cursors
-                    .keys()
-                    .filter(|(t, p)| !mine.iter().any(|(mt, mp)| mt == &**t && mp == p))
-                    .cloned()
-                    .collect();
-                for tp in revoked {
-                    self.commit_one(&tp)?;
-                    self.cursors.remove(&tp);
-                }
-                for (topic, p) in mine {
+        let Some(member) = self.member.as_ref() else {
+            let start = match self.config.offset_reset {
+                OffsetReset::Earliest => StartOffset::Earliest,
+                OffsetReset::Latest => StartOffset::Latest,
+            };
+            for (topic, &count) in &topics {
+                for p in 0..count {
                     let key: TopicPartition = (Arc::from(topic.as_str()), p);
-                    if self.cursors.contains_key(&key) {
-                        continue;
-                    }
-                    let Some(member) = self.member.as_ref() else {
-                        break;
-                    };
-                    if let Some(own) = member.try_own(&topic, p)? {
-                        let c = self.open(&topic, p, StartOffset::Committed, Some(own))?;
+                    if !self.cursors.contains_key(&key) {
+                        let c = self.open(topic, p, start, None)?;
                         self.cursors.insert(key, c);
                     }
                 }
             }
+            return Ok(());
+        };
+        let group = self.config.group.clone().unwrap_or_default();
+        let mut members = self.engine.groups().live_members(&group)?;
+        if !members.iter().any(|m| m.member_id == member.info.member_id) {
+            members.push(member.info.clone());
+            members.sort_by(|a, b| a.member_id.cmp(&b.member_id));
+        }
+        let assignment = range_assign(&members, &topics, |m, t| subscribes(&m.subscription, t));
+        let mine: Vec<(String, i32)> = assignment
+            .get(&member.info.member_id)
+            .cloned()
+            .unwrap_or_default();
+        // Revoke first: commit, then let go, so the next owner starts where we stopped.
+        let revoked: Vec<TopicPartition> = self
+            .cursors
+            .keys()
+            .filter(|(t, p)| !mine.iter().any(|(mt, mp)| mt == &**t && mp == p))
+            .cloned()
+            .collect();
+        if !revoked.is_empty() {
+            self.commit_partitions(&revoked, false)?;
+            let released: Vec<(String, i32)> =
+                revoked.iter().map(|(t, p)| (t.to_string(), *p)).collect();
+            if let Some(member) = self.member.as_mut() {
+                member.release(&released)?;
+            }
+            for tp in &revoked {
+                self.cursors.remove(tp);
+            }
+        }
+        let wanted: Vec<(String, i32)> = mine
+            .into_iter()
+            .filter(|(t, p)| !self.cursors.contains_key(&(Arc::from(t.as_str()), *p)))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let Some(member) = self.member.as_mut() else {
+            return Ok(());
+        };
+        // Those a departing member has not let go of yet are tried again at the next check.
+        let got = member.claim(&wanted)?;
+        if got.is_empty() {
+            return Ok(());
+        }
+        let committed = self.engine.groups().committed(&group)?;
+        for (topic, p) in got {
+            let c = self.open(
+                &topic,
+                p,
+                StartOffset::Committed,
+                committed.get(&(topic.clone(), p)),
+            )?;
+            self.cursors.insert((Arc::from(topic.as_str()), p), c);
         }
         Ok(())
     }
 
-    fn commit_one(&mut self, tp: &TopicPartition) -> Result<()> {
+    /// Commits the positions of `partitions` that moved since their last commit (all of them
+    /// with `sync`, which makes the commit durable), in one write.
+    fn commit_partitions(&mut self, partitions: &[TopicPartition], sync: bool) -> Result<()> {
         let Some(group) = self.config.group.clone() else {
             return Ok(());
         };
-        if let Some(c) = self.cursors.get_mut(tp)
-            && c.committed != Some(c.next_offset)
-        {
-            self.engine
-                .groups()
-                .commit(&group, &tp.0, tp.1, c.next_offset)?;
-            c.committed = Some(c.next_offset);
+        let mut commits = Vec::new();
+        for tp in partitions {
+            if let Some(c) = self.cursors.get(tp)
+                && (sync || c.committed != Some(c.next_offset))
+            {
+                commits.push((
+                    (tp.0.to_string(), tp.1),
+                    CommittedOffset::now(c.next_offset),
+                ));
+            }
+        }
+        if commits.is_empty() {
+            return Ok(());
+        }
+        self.engine.groups().commit_many(&group, &commits, sync)?;
+        for ((t, p), c) in commits {
+            if let Some(cursor) = self.cursors.get_mut(&(Arc::from(t.as_str()), p)) {
+                cursor.committed = Some(c.offset);
+            }
         }
         Ok(())
     }
@@ -311,8 +332,14 @@ impl Consumer for EmbeddedConsumer {
         match what {
             Subscribe::Assign(list) => {
                 self.subscription = None;
+                let committed = match self.config.group.as_deref() {
+                    Some(g) if list.iter().any(|(_, _, s)| *s == StartOffset::Committed) => {
+                        self.engine.groups().committed(g)?
+                    }
+                    _ => BTreeMap::new(),
+                };
                 for (topic, p, start) in list {
-                    let c = self.open(&topic, p, start, None)?;
+                    let c = self.open(&topic, p, start, committed.get(&(topic.clone(), p)))?;
                     self.cursors.insert((Arc::from(topic.as_str()), p), c);
                 }
             }
@@ -368,18 +395,15 @@ impl Consumer for EmbeddedConsumer {
     }
 
     fn commit(&mut self) -> Result<()> {
-        if self.config.group.is_none() {
-            return Ok(());
-        }
+        // After every poll: one write, left to the page cache (a killed process loses nothing;
+        // a crashed machine may redeliver a little, as Kafka's own commits allow).
         let keys: Vec<TopicPartition> = self.cursors.keys().cloned().collect();
-        for tp in keys {
-            self.commit_one(&tp)?;
-        }
-        Ok(())
+        self.commit_partitions(&keys, false)
     }
 
     fn close(&mut self) -> Result<()> {
-        let result = self.commit();
+        let keys: Vec<TopicPartition> = self.cursors.keys().cloned().collect();
+        let result = self.commit_partitions(&keys, true);
         self.cursors.clear();
         self.member = None;
         result
