@@ -60,8 +60,11 @@ pub fn recover(dir: &Path, prior: Option<LogState>, interval: u64) -> Result<Log
             }
             bases.truncate(i + 1);
         }
-        file.sync_data().at(&seg.path)?;
-        seg.flush_indexes()?;
+        if summary.valid_size > 0 {
+            // What recovery vouches for must be on disk before the state says so.
+            file.sync_data().at(&seg.path)?;
+            seg.flush_indexes()?;
+        }
         state = seg_state;
         state.active_size = summary.valid_size;
         state.log_end_offset = summary.next_offset.unwrap_or(base);

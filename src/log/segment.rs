@@ -53,11 +53,13 @@ pub struct LogSegment {
 }
 
 impl LogSegment {
-    /// The segment starting at `base_offset` in `dir`, creating its three files if needed.
+    /// The segment starting at `base_offset` in `dir`, creating its `.log` if needed. The index
+    /// files appear with their first entries, or when the segment is flushed (a reader treats a
+    /// missing index as empty): a new partition costs two file creations fewer.
     pub fn open(dir: &Path, base_offset: i64) -> Result<Self> {
         let path = dir.join(file_name(base_offset, "log"));
         super::handles::open(&path, &super::handles::read_write())?;
-        let seg = LogSegment {
+        Ok(LogSegment {
             base_offset,
             offset_index: OffsetIndex::open(
                 dir.join(file_name(base_offset, "index")),
@@ -68,10 +70,7 @@ impl LogSegment {
                 base_offset,
             )?,
             path,
-        };
-        seg.offset_index.create()?;
-        seg.time_index.create()?;
-        Ok(seg)
+        })
     }
 
     /// A read-write handle of the `.log` file of its own (recovery; appends use the cache).

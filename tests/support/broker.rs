@@ -33,7 +33,25 @@ pub struct Broker {
 impl Broker {
     /// Starts a broker on a free port over `data`, with extra `key=value` overrides.
     pub fn start(data: &Path, overrides: &[&str]) -> Broker {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_server-start"));
+        Broker::start_with(data, overrides, None)
+    }
+
+    /// Like [`Broker::start`], with soft and hard `RLIMIT_NOFILE` set to `open_files` (as
+    /// `ulimit -n` does in a shell), through util-linux's `prlimit`.
+    pub fn start_limited(data: &Path, overrides: &[&str], open_files: u64) -> Broker {
+        Broker::start_with(data, overrides, Some(open_files))
+    }
+
+    fn start_with(data: &Path, overrides: &[&str], open_files: Option<u64>) -> Broker {
+        let bin = env!("CARGO_BIN_EXE_server-start");
+        let mut cmd = match open_files {
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}")).arg("--").arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
         cmd.env("RUST_LOG", "streamlog=info")
             .arg("--override")
             .arg(format!("log.dirs={}", data.display()))
@@ -106,6 +124,11 @@ impl Broker {
 
     pub fn connect(&self) -> Client {
         Client::connect(self.port)
+    }
+
+    /// The broker's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, |c| c.id())
     }
 
     /// `host:port` for clients.

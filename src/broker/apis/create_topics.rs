@@ -7,6 +7,7 @@ use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 
 use super::super::state::BrokerState;
 use super::message;
+use crate::engine::{NewTopic, TopicMetadata};
 use crate::error::Error;
 
 /// The response; with `validate_only` nothing is created.
@@ -35,9 +36,10 @@ pub fn handle(state: &BrokerState, req: CreateTopicsRequest, version: i16) -> Cr
             "refused a CreateTopics request over max.partitions.per.request"
         );
     }
-    for t in req.topics {
-        let mut res = CreatableTopicResult::default();
-        res.name = t.name.clone();
+    // Checked one by one; created together (one sync of the disk for the whole request).
+    let mut outcomes: Vec<Result<Option<TopicMetadata>, Error>> = Vec::new();
+    let mut to_create: Vec<(usize, NewTopic)> = Vec::new();
+    for t in &req.topics {
         let configs: BTreeMap<String, String> = t
             .configs
             .iter()
@@ -50,7 +52,7 @@ pub fn handle(state: &BrokerState, req: CreateTopicsRequest, version: i16) -> Cr
         let partitions = (t.num_partitions > 0).then_some(t.num_partitions);
         let rf = (t.replication_factor > 0).then_some(t.replication_factor);
         let outcome = if let Some(e) = &refused {
-            Err(crate::Error::PolicyViolation(e.to_string()))
+            Err(Error::PolicyViolation(e.to_string()))
         } else if !t.assignments.is_empty() {
             Err(Error::InvalidRequest(
                 "replica assignments are not supported on a single node".into(),
@@ -68,13 +70,29 @@ pub fn handle(state: &BrokerState, req: CreateTopicsRequest, version: i16) -> Cr
                 })
                 .map(|_| None)
         } else {
-            state
-                .engine()
-                .create_topic(&t.name.0, partitions, rf, configs)
-                .map(Some)
+            to_create.push((
+                outcomes.len(),
+                NewTopic {
+                    name: t.name.0.to_string(),
+                    partitions,
+                    replication_factor: rf,
+                    configs,
+                },
+            ));
+            Ok(None)
         };
+        outcomes.push(outcome);
+    }
+    let specs: Vec<NewTopic> = to_create.iter().map(|(_, s)| s.clone()).collect();
+    for ((i, _), created) in to_create.iter().zip(state.engine().create_topics(&specs)) {
+        outcomes[*i] = created.map(Some);
+    }
+    for (t, outcome) in req.topics.iter().zip(outcomes) {
+        let mut res = CreatableTopicResult::default();
+        res.name = t.name.clone();
         match outcome {
             Ok(meta) => {
+                let partitions = (t.num_partitions > 0).then_some(t.num_partitions);
                 let n = meta
                     .as_ref()
                     .map_or(partitions.unwrap_or(state.config().num_partitions), |m| {

@@ -145,6 +145,19 @@ fn append_split(
     Ok(records.len() as u64)
 }
 
+impl Drop for EmbeddedProducer {
+    fn drop(&mut self) {
+        let logs: Vec<UnifiedLog> = self
+            .topics
+            .values_mut()
+            .flat_map(|t| t.logs.drain(..).flatten())
+            .collect();
+        if let Err(e) = UnifiedLog::close_many(logs) {
+            tracing::warn!(error = %e, "closing the partition logs failed");
+        }
+    }
+}
+
 impl Producer for EmbeddedProducer {
     fn partition_count(&mut self, topic: &str) -> Result<i32> {
         Ok(self.topic_state(topic)?.meta.partitions)
