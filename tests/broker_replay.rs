@@ -15,13 +15,11 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::produce_response::PartitionProduceResponse;
 use kafka_protocol::messages::{
-    CreateTopicsRequest, FetchRequest, InitProducerIdRequest, ProduceRequest, ProducerId,
-    TopicName,
+    CreateTopicsRequest, FetchRequest, InitProducerIdRequest, ProduceRequest, ProducerId, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
-    TimestampType,
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use tempfile::TempDir;
 
@@ -198,7 +196,13 @@ fn log_values(b: &Broker) -> Vec<String> {
 /// The replay of `cap` was not appended: the log is still `log`, and the answer is either the
 /// original base offset with no error, or a refusal.
 #[track_caller]
-fn assert_not_appended(b: &Broker, cap: &Captured, resp: &PartitionProduceResponse, log: &[String], when: &str) {
+fn assert_not_appended(
+    b: &Broker,
+    cap: &Captured,
+    resp: &PartitionProduceResponse,
+    log: &[String],
+    when: &str,
+) {
     let now = log_values(b);
     assert_eq!(
         now.len(),
@@ -233,7 +237,9 @@ fn replay_story(restart: Restart, replayed: usize) {
     let mut c = b.connect();
     create_topic(&mut c);
     let (pid, epoch) = init_producer_id(&mut c);
-    let sent: Vec<Captured> = (0..3).map(|n| send_captured(&mut c, pid, epoch, n)).collect();
+    let sent: Vec<Captured> = (0..3)
+        .map(|n| send_captured(&mut c, pid, epoch, n))
+        .collect();
     assert_eq!(
         sent.iter().map(|s| s.base_offset).collect::<Vec<_>>(),
         vec![0, 3, 6]
@@ -267,7 +273,11 @@ fn replay_story(restart: Restart, replayed: usize) {
     // The producer carries on where it was.
     let mut c = b.connect();
     let next = send_captured(&mut c, pid, epoch, 3);
-    assert_eq!(next.base_offset, log.len() as i64, "the next batch follows the log");
+    assert_eq!(
+        next.base_offset,
+        log.len() as i64,
+        "the next batch follows the log"
+    );
     b.stop();
 }
 

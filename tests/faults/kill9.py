@@ -2,7 +2,9 @@
 """kill -9 under load: an idempotent acks=all producer (confluent-kafka) writes unique, numbered
 values to a 3-partition topic while this driver kill -9s server-start and restarts it on the same
 data dir and port, again and again; a consumer group member reads along and commits
-synchronously. At the end everything is read back from the beginning and checked: no
+synchronously. Odd cycles kill at a random moment; even cycles kill the moment a segment file
+is written (inotify), between an append and its acknowledgement, the crash after which a
+client's retry must not be appended twice. At the end everything is read back from the beginning and checked: no
 acknowledged record lost, no value twice (acknowledged or not), offsets contiguous per
 partition, no corrupt batch (the consumer checks CRCs; Kafka's DumpLogSegments too when its jars
 are cached), committed offsets never going back across kills. Figures: ready-after-restart
@@ -46,6 +48,8 @@ from confluent_kafka import (  # noqa: E402
 TOPIC = "kill9"
 PARTITIONS = 3
 GROUP = "kill9-group"
+# At most this many records queued in the producer; it adds 25 every 5 ms (~5,000 a second).
+BACKLOG = 2000
 # librdkafka reconnects fast, so a cycle is mostly load, not backoff.
 FAST_RECONNECT = {
     "log_level": 0,  # the disconnects are the point; librdkafka need not narrate them
@@ -103,7 +107,7 @@ class Load(threading.Thread):
 
     def run(self):
         while not self.stop.is_set():
-            if len(self.p) < 2000:
+            if len(self.p) < BACKLOG:
                 for _ in range(25):
                     n = self.produced
                     self.p.produce(
@@ -175,6 +179,48 @@ class Committer(threading.Thread):
             return dict(self.acked)
 
 
+# Waits for a segment file to be written (inotify IN_MODIFY, raised inside the broker's pwrite)
+# and kill -9s the broker at once. A process of its own, at real-time priority when allowed, so
+# it runs the moment the event comes: in this process the producer's and the group member's
+# callbacks hold the GIL for milliseconds, far longer than the gap between an append and its
+# acknowledgement.
+WATCHER = """
+import ctypes, os, select, sys
+pid, within, segs = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
+try:
+    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+except OSError:
+    pass
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init1(os.O_CLOEXEC)
+for s in segs:
+    libc.inotify_add_watch(fd, s.encode(), 0x2)  # IN_MODIFY
+print("armed", flush=True)
+seen = bool(select.select([fd], [], [], within)[0])
+os.kill(pid, 9)
+sys.exit(0 if seen else 1)
+"""
+
+
+def kill_after_append(server, data_dir, within):
+    """kill -9 the moment a segment file grows (an append has just landed and its
+    acknowledgement is on its way), or after `within` seconds; returns whether it saw one. This
+    is the crash that tests idempotence: the records are in the log, the client never hears so
+    and sends them again."""
+    segs = []
+    for p in range(PARTITIONS):
+        d = os.path.join(data_dir, f"{TOPIC}-{p}")
+        logs = sorted(f for f in os.listdir(d) if f.endswith(".log"))
+        segs.append(os.path.join(d, logs[-1]))
+    watcher = subprocess.Popen(
+        [sys.executable, "-c", WATCHER, str(server.pid), str(within), *segs], stdout=subprocess.PIPE
+    )
+    watcher.stdout.readline()  # armed
+    code = watcher.wait()
+    server.proc.wait()
+    return code == 0
+
+
 def probe_ready(port, deadline):
     """The monotonic time the broker first answers Metadata for the topic with every partition
     led, or None by `deadline`."""
@@ -192,6 +238,21 @@ def probe_ready(port, deadline):
             pass
         time.sleep(0.005)
     return None
+
+
+def probe_produce(port, cycle):
+    """One Produce (acks=-1, not idempotent) of a `probe-<cycle>-<p>` record to every partition:
+    (monotonic time of the answer, {partition: error} of those that failed). Opening a
+    partition after a crash runs its recovery, so this is when the broker can take writes."""
+    parts = [wire.i32(p) + wire.nbytes(wire.record_batch([f"probe-{cycle}-{p}".encode()])) for p in range(PARTITIONS)]
+    body = wire.string(None) + wire.i16(-1) + wire.i32(30000) + wire.array([wire.string(TOPIC) + wire.array(parts)])
+    c = wire.Conn("127.0.0.1", port, timeout=30)
+    try:
+        answers = wire.parse_produce(c.call(wire.API_PRODUCE, 3, body))
+    finally:
+        c.close()
+    done = time.monotonic()
+    return done, {p: e for (_, p), (e, _) in answers.items() if e != 0}
 
 
 def committed_offsets(port):
@@ -285,12 +346,16 @@ def campaign(report, name, overrides, cycles, rng):
         committer = Committer(server.bootstrap)
         committer.start()
 
-        ready_ms, first_ack_ms, failed_starts = [], [], []
+        ready_ms, probe_ms, first_ack_ms, failed_starts = [], [], [], []
         commits_back, commits_lost = [], []
+        append_kills = 0
         last_committed = {}
         for cycle in range(1, cycles + 1):
             time.sleep(rng.uniform(0.6, 1.4))
-            server.kill9()
+            if cycle % 2:
+                server.kill9()
+            else:
+                append_kills += kill_after_append(server, data, 0.5)
             before = committer.snapshot()
             t0 = server.spawn()
             load.restarted(t0)
@@ -301,6 +366,11 @@ def campaign(report, name, overrides, cycles, rng):
                 break
             server.wait_listening(5)
             ready_ms.append((ready - t0) * 1000)
+            produced_at, errors = probe_produce(server.port, cycle)
+            if errors:
+                report.note(f"{name}: cycle {cycle}: the probe Produce was answered {errors}")
+            else:
+                probe_ms.append((produced_at - t0) * 1000)
             deadline = time.monotonic() + 30
             while load.first_ack is None and time.monotonic() < deadline and not load.fatal:
                 time.sleep(0.005)
@@ -326,19 +396,26 @@ def campaign(report, name, overrides, cycles, rng):
 
         # What the log holds against what was acknowledged.
         values = Counter(got.values())
+        got_first = {}
+        for k in sorted(got):
+            got_first.setdefault(got[k], k)
         dup_values = {v: n for v, n in values.items() if n > 1}
         extra_copies = sum(n - 1 for n in dup_values.values())
         acked = load.acked
         missing = [v for v in acked if v not in values]
         misplaced = [v for v, at in acked.items() if v in values and got.get(at) != v]
         dup_acked = sum(1 for v in dup_values if v in acked)
+        # Extra copies come a batch at a time: count the runs of consecutive offsets they fill.
+        extra_at = sorted(k for k, v in got.items() if v in dup_values and got_first[v] != k)
+        dup_batches = sum(1 for i, (p, o) in enumerate(extra_at) if i == 0 or extra_at[i - 1] != (p, o - 1))
         holes = {}
         for p in range(PARTITIONS):
             offs = sorted(o for (pp, o) in got if pp == p)
             want = list(range(offs[0], hws[p])) if offs else []
             if offs != want or (offs and offs[0] != 0):
                 holes[p] = (len(offs), offs[:1], hws[p])
-        foreign = [v for v in values if not v.startswith(f"{name}-".encode())]
+        foreign = [v for v in values if not v.startswith((f"{name}-".encode(), b"probe-"))]
+        probes = sum(n for v, n in values.items() if v.startswith(b"probe-"))
 
         report.check(f"{name}.restarts", not failed_starts and len(ready_ms) == cycles,
                      f"{len(ready_ms)} of {cycles} restarts became ready; failed at {failed_starts}")
@@ -350,8 +427,8 @@ def campaign(report, name, overrides, cycles, rng):
         example = sorted(dup_values)[:3]
         where = {v.decode(): sorted(k for k, x in got.items() if x == v) for v in example}
         report.check(f"{name}.no_duplicates", not dup_values,
-                     f"{len(dup_values)} values appear more than once ({extra_copies} extra copies; "
-                     f"{dup_acked} of them acknowledged), e.g. {where}")
+                     f"{len(dup_values)} values appear more than once ({extra_copies} extra copies in "
+                     f"{dup_batches} runs; {dup_acked} of them acknowledged), e.g. {where}")
         report.check(f"{name}.offsets_contiguous", not holes and not foreign,
                      f"partitions with holes {holes}; foreign values {foreign[:3]}")
         report.check(f"{name}.no_corrupt_batches", not read_errors,
@@ -367,15 +444,20 @@ def campaign(report, name, overrides, cycles, rng):
         dump_log_segments(data, report, name, len(got))
 
         report.note(
-            f"{name}: {len(ready_ms)} kill -9 cycles, {load.produced} produced, {len(acked)} acknowledged, "
-            f"{len(got)} in the log, {len(missing)} acknowledged lost, {len(dup_values)} duplicated values "
-            f"({extra_copies} extra copies, {dup_acked} acknowledged), "
+            f"{name}: {len(ready_ms)} kill -9 cycles ({append_kills} right after an append), {load.produced} produced, {len(acked)} acknowledged, "
+            f"{len(got)} in the log ({probes} of them probes), {len(missing)} acknowledged lost, {len(dup_values)} duplicated values "
+            f"({extra_copies} extra copies in {dup_batches} runs, {dup_acked} acknowledged), "
             f"ready (Metadata) median {median(ready_ms):.0f} ms max {max(ready_ms, default=0):.0f} ms, "
-            f"first ack median {median(first_ack_ms):.0f} ms max {max(first_ack_ms, default=0):.0f} ms, "
+            f"ready (Produce to all {PARTITIONS} partitions) median {median(probe_ms):.0f} ms "
+            f"max {max(probe_ms, default=0):.0f} ms, "
+            f"librdkafka's first ack median {median(first_ack_ms):.0f} ms max {max(first_ack_ms, default=0):.0f} ms, "
             f"group: {committer.read} read, {committer.commits} partition commits, "
             f"{sum(committer.commit_errors.values())} failed commits {dict(committer.commit_errors)}, "
             f"{time.monotonic() - t_begin:.0f} s"
         )
+        report.note(f"{name}: ready (Metadata) per cycle, ms: {[round(x) for x in ready_ms]}")
+        report.note(f"{name}: ready (Produce) per cycle, ms: {[round(x) for x in probe_ms]}")
+        report.note(f"{name}: librdkafka's first acknowledgement per cycle, ms: {[round(x) for x in first_ack_ms]}")
     finally:
         if load is not None:
             load.stop.set()
