@@ -213,7 +213,7 @@ def report_other_durability(report, calls, data_dir):
         parent = os.path.dirname(d.rstrip("/"))
         if not any(c.name in FLUSHES and c.path == parent and c.start > m.end for c in calls):
             unsynced.append(os.path.relpath(d, data_dir) if d.startswith(data_dir) else d)
-    report.note(f"{len(made)} directories created, {len(unsynced)} without an fsync of their parent: {unsynced[:8]}")
+    report.note(f"{len(made)} directories created, {len(unsynced)} without an fsync of their parent: {unsynced}")
     state_writes = [c for c in calls if c.name in WRITES and c.path and c.path.endswith("/.streamlog-state")]
     state_syncs = [c for c in calls if c.name in FLUSHES and c.path and c.path.endswith("/.streamlog-state")]
     report.note(
