@@ -16,7 +16,6 @@
 """
 
 import argparse
-import errno
 import os
 import resource
 import selectors
@@ -139,24 +138,6 @@ def normal_client(bootstrap, topic, n=200):
     finally:
         c.close()
     return got == n, f"consumer read {got} of {n}", time.monotonic() - t0
-
-
-def closed_within(s, seconds):
-    """Seconds until the broker closed `s` (EOF or reset), or None if still open."""
-    t0 = time.monotonic()
-    s.settimeout(0.2)
-    while time.monotonic() - t0 < seconds:
-        try:
-            data = s.recv(4096)
-            if not data:
-                return time.monotonic() - t0
-        except socket.timeout:
-            continue
-        except OSError as e:
-            if e.errno in (errno.ECONNRESET, errno.EPIPE):
-                return time.monotonic() - t0
-            raise
-    return None
 
 
 def fd_limit_check(report, work):
