@@ -281,16 +281,40 @@ impl Client {
 
     /// As [`Client::call`], with a connection failure returned rather than panicking.
     pub fn try_call<R: Request>(&mut self, req: &R, version: i16) -> std::io::Result<R::Response> {
+        let request = self.encode_request(req, version);
+        self.try_call_raw::<R>(&request, version)
+    }
+
+    /// The bytes of one request (header and body, no size prefix) with the next correlation
+    /// id: what a test captures to send again verbatim, here or on another connection.
+    pub fn encode_request<R: Request>(&mut self, req: &R, version: i16) -> Bytes {
         let mut buf = BytesMut::new();
         self.header(R::KEY, version)
             .encode(&mut buf, R::header_version(version))
             .expect("encode header");
         req.encode(&mut buf, version).expect("encode request");
-        self.try_send_frame(&buf)?;
+        buf.freeze()
+    }
+
+    /// Sends request bytes made by [`Client::encode_request`] as they are and decodes the
+    /// response, which must carry the request's correlation id.
+    pub fn call_raw<R: Request>(&mut self, request: &[u8], version: i16) -> R::Response {
+        self.try_call_raw::<R>(request, version)
+            .expect("a response")
+    }
+
+    fn try_call_raw<R: Request>(
+        &mut self,
+        request: &[u8],
+        version: i16,
+    ) -> std::io::Result<R::Response> {
+        // api key (2), api version (2), then the correlation id.
+        let correlation_id = i32::from_be_bytes(request[4..8].try_into().expect("a header"));
+        self.try_send_frame(request)?;
         let mut frame = self.read_frame()?;
         let header = ResponseHeader::decode(&mut frame, R::Response::header_version(version))
             .expect("decode response header");
-        assert_eq!(header.correlation_id, self.correlation_id);
+        assert_eq!(header.correlation_id, correlation_id);
         let resp = R::Response::decode(&mut frame, version).expect("decode response");
         assert!(!frame.has_remaining(), "response has trailing bytes");
         Ok(resp)
