@@ -10,13 +10,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything the engine and clients can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A filesystem operation failed; `path` names the file or directory.
-    #[error("{path}: {source}")]
+    /// A filesystem operation failed; `path` names the file or directory. The OS error is part
+    /// of the message and deliberately not a `source`, or error chains would print it twice.
+    #[error("{path}: {error}")]
     Io {
         /// The file or directory the operation was on.
         path: PathBuf,
         /// The OS error.
-        source: io::Error,
+        error: io::Error,
     },
     /// Kafka's UNKNOWN_TOPIC_OR_PARTITION for a topic.
     #[error("Topic '{0}' does not exist")]
@@ -117,10 +118,10 @@ pub enum Error {
 
 impl Error {
     /// Wraps an I/O error with the path it happened on.
-    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, error: io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 

@@ -156,7 +156,7 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
         e.downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
             || e.downcast_ref::<crate::Error>().is_some_and(|se| {
-                matches!(se, crate::Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+                matches!(se, crate::Error::Io { error: source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
             })
     })
 }

@@ -153,27 +153,15 @@ impl BrokerState {
             return;
         }
         let data_dir = self.inner.engine.data_dir().to_path_buf();
-        let synced = crate::log::atomic_file::sync_file_system(&data_dir);
-        if let Err(e) = &synced {
-            tracing::error!(error = %e, "syncing the data dir failed; closing each log with its own fsync");
+        let closed = crate::log::UnifiedLog::close_all_synced(
+            &data_dir,
+            logs.iter().map(|(_, log)| log.as_ref()),
+        );
+        if let Err(e) = closed {
+            tracing::error!(error = %e, "closing the logs failed; each is closed with its own fsyncs");
         }
-        for (_, log) in logs {
-            let closed = if synced.is_ok() {
-                log.close_synced_by_caller()
-            } else {
-                Ok(())
-            };
-            if let Err(e) = closed {
-                tracing::error!(log = ?log, error = %e, "closing the log failed");
-            }
-            // Without the sync above, dropping the last handle closes it with its own fsyncs.
-            drop(log);
-        }
-        if synced.is_ok()
-            && let Err(e) = crate::log::atomic_file::sync_file_system(&data_dir)
-        {
-            tracing::error!(error = %e, "syncing the data dir after closing its logs failed");
-        }
+        // Dropping the last handles: a log not closed above closes itself, with fsyncs.
+        drop(logs);
     }
 
     /// Producer ids.

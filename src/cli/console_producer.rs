@@ -413,6 +413,28 @@ fn progress_bar(total: Option<u64>) -> indicatif::ProgressBar {
 }
 
 /// Runs the `console-producer` tool.
+/// A failed write, saying which lines are stored. Lines go out in batches, so a batch that cannot
+/// be written takes the lines gathered in it along, and the line being read is not the first
+/// one lost: name the first line that was not written. Keyless lines fill one partition's batch
+/// at a time, so the written lines are the ones before it; keyed lines fill many batches at
+/// once, so only the count is certain.
+fn write_failure(e: crate::Error, written: u64, read: u64, keyed: bool) -> anyhow::Error {
+    let e = anyhow::Error::from(e);
+    if written >= read {
+        return e;
+    }
+    if keyed {
+        e.context(format!(
+            "{written} of the first {read} lines were written, the others were not"
+        ))
+    } else {
+        e.context(format!(
+            "line {}: not written, nor the lines after it (the {written} before it were)",
+            written + 1
+        ))
+    }
+}
+
 pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
     let Some(topic) = args.topic.clone() else {
         return super::usage("Missing required argument \"[topic]\"");
@@ -474,6 +496,7 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, interrupted.clone())?;
     }
+    let keyed = format.parse_key;
     let reader = LineReader::new(format, prompt);
     // Against a cluster librdkafka batches and sends on its own threads, so piped input is read,
     // parsed and handed over on this thread, as kcat does: a reader thread cost more in hand-off
@@ -481,46 +504,56 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
     // the linger timer: those read on a thread of their own.
     let inline = !interactive && matches!(backend, crate::config::Backend::Remote(_));
 
-    let mut sent_lines: u64 = 0;
+    let sent_lines = std::cell::Cell::new(0u64);
     let mut last_bar = Instant::now();
     // Hands one chunk of input to the producer.
-    let mut take = |chunk: Chunk,
-                    producer: &mut Box<dyn crate::client::Producer>|
-     -> anyhow::Result<()> {
-        match chunk {
-            Chunk::Records(records, bytes) => {
-                for r in records {
-                    sent_lines += 1;
-                    if let Err(e) = producer.send(&topic, None, r) {
-                        // Keep the lines before this one, as after a parse error.
-                        producer.flush()?;
-                        return Err(anyhow::Error::from(e).context(format!("line {sent_lines}")));
+    let mut take =
+        |chunk: Chunk, producer: &mut Box<dyn crate::client::Producer>| -> anyhow::Result<()> {
+            match chunk {
+                Chunk::Records(records, bytes) => {
+                    for r in records {
+                        sent_lines.set(sent_lines.get() + 1);
+                        if let Err(e) = producer.send(&topic, None, r) {
+                            return Err(write_failure(
+                                e,
+                                producer.acknowledged(),
+                                sent_lines.get(),
+                                keyed,
+                            ));
+                        }
                     }
+                    let flushed = if interactive {
+                        producer.flush()
+                    } else {
+                        producer.flush_expired()
+                    };
+                    if let Err(e) = flushed {
+                        return Err(write_failure(
+                            e,
+                            producer.acknowledged(),
+                            sent_lines.get(),
+                            keyed,
+                        ));
+                    }
+                    if let Some(bar) = &bar {
+                        bar.inc(bytes);
+                        if last_bar.elapsed() > Duration::from_millis(100) {
+                            bar.set_message(format!("{} lines", sent_lines.get()));
+                            last_bar = Instant::now();
+                        }
+                    }
+                    Ok(())
                 }
-                if interactive {
+                Chunk::Bad(msg) => {
                     producer.flush()?;
-                } else {
-                    producer.flush_expired()?;
+                    bail!(msg);
                 }
-                if let Some(bar) = &bar {
-                    bar.inc(bytes);
-                    if last_bar.elapsed() > Duration::from_millis(100) {
-                        bar.set_message(format!("{sent_lines} lines"));
-                        last_bar = Instant::now();
-                    }
+                Chunk::Failed(e) => {
+                    producer.flush()?;
+                    Err(e).context("cannot read standard input")
                 }
-                Ok(())
             }
-            Chunk::Bad(msg) => {
-                producer.flush()?;
-                bail!(msg);
-            }
-            Chunk::Failed(e) => {
-                producer.flush()?;
-                Err(e).context("cannot read standard input")
-            }
-        }
-    };
+        };
     let result: anyhow::Result<()> = (|| {
         if inline {
             for chunk in reader {
@@ -545,7 +578,9 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        producer.flush()?;
+        producer
+            .flush()
+            .map_err(|e| write_failure(e, producer.acknowledged(), sent_lines.get(), keyed))?;
         Ok(())
     })();
     if let Some(bar) = bar {

@@ -158,7 +158,11 @@ impl Groups {
     fn ensure(&self, group: &str) -> Result<PathBuf> {
         let dir = self.group_dir(group);
         let members = dir.join("members");
-        std::fs::create_dir_all(&members).at(&members)?;
+        if !members.exists() {
+            std::fs::create_dir_all(&members).at(&members)?;
+            // A new group's directory must survive a crash as surely as its first commit.
+            crate::log::atomic_file::sync_dir(&self.dir)?;
+        }
         Ok(dir)
     }
 

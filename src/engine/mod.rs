@@ -326,32 +326,72 @@ impl Engine {
                     .collect();
             }
         };
-        let batch = specs.len() > 1;
-        let mut created = 0;
-        for (spec, result) in specs.iter().zip(results.iter_mut()) {
+        // Every partition directory of the request first, then one sync of the file system, so
+        // no topic's metadata can survive a crash without its partitions.
+        let mut made: Vec<usize> = Vec::new();
+        for (i, (spec, result)) in specs.iter().zip(results.iter_mut()).enumerate() {
             let Ok(meta) = result.as_ref() else { continue };
             let meta = meta.clone();
-            *result = (|| {
-                if self.topic_file(&spec.name).exists() {
-                    return Err(Error::TopicExists(spec.name.clone()));
-                }
-                self.create_partition_dirs(&meta, 0..meta.partitions)?;
-                if let Err(e) = self.write_topic_with(&meta, !batch) {
-                    self.remove_partition_dirs(&meta.name, 0..meta.partitions);
-                    return Err(e);
-                }
-                Ok(meta)
-            })();
-            created += result.is_ok() as usize;
-        }
-        if batch
-            && created > 0
-            && let Err(e) = crate::log::atomic_file::sync_file_system(&self.data_dir)
-        {
-            tracing::error!(error = %e, "syncing new topics to disk failed");
-            for r in results.iter_mut().filter(|r| r.is_ok()) {
-                *r = Err(Error::DataDir(e.to_string()));
+            if self.topic_file(&spec.name).exists() {
+                *result = Err(Error::TopicExists(spec.name.clone()));
+                continue;
             }
+            if let Err(e) = self.create_partition_dirs(&meta, 0..meta.partitions) {
+                *result = Err(e);
+                continue;
+            }
+            made.push(i);
+        }
+        if made.is_empty() {
+            return results;
+        }
+        let undo = |results: &mut Vec<Result<TopicMetadata>>, i: usize, e: Error| {
+            if let Ok(meta) = &results[i] {
+                self.remove_partition_dirs(&meta.name, 0..meta.partitions);
+            }
+            results[i] = Err(e);
+        };
+        if let Err(e) = crate::log::atomic_file::sync_file_system(&self.data_dir) {
+            for &i in &made {
+                undo(&mut results, i, Error::DataDir(e.to_string()));
+            }
+            return results;
+        }
+        if made.len() == 1 {
+            let i = made[0];
+            if let Ok(meta) = results[i].as_ref().map(Clone::clone)
+                && let Err(e) = self.write_topic(&meta)
+            {
+                undo(&mut results, i, e);
+            }
+            return results;
+        }
+        // Many topics: stage every metadata file, sync once, rename them all, sync once more.
+        let mut staged = Vec::new();
+        for &i in &made {
+            let Ok(meta) = results[i].as_ref().map(Clone::clone) else {
+                continue;
+            };
+            match self.stage_topic(&meta) {
+                Ok(s) => staged.push((i, meta, s)),
+                Err(e) => undo(&mut results, i, e),
+            }
+        }
+        let synced = crate::log::atomic_file::sync_file_system(&self.data_dir);
+        for (i, meta, s) in staged {
+            let committed = synced
+                .as_ref()
+                .map_err(|e| Error::DataDir(e.to_string()))
+                .and_then(|_| s.commit());
+            match committed {
+                Ok(()) => self.update_cache(|m| {
+                    m.insert(meta.name.clone(), meta.clone());
+                }),
+                Err(e) => undo(&mut results, i, e),
+            }
+        }
+        if let Err(e) = crate::log::atomic_file::sync_dir(&self.meta.join("topics")) {
+            tracing::error!(error = %e, "syncing new topics' metadata failed");
         }
         results
     }
@@ -433,6 +473,8 @@ impl Engine {
         }
         UnifiedLog::create(&dir)?;
         let text = format!("version: 0\ntopic_id: {}\n", meta.topic_id_string());
+        // Written once, in a new directory; durable with the sync that follows the creation of
+        // all partitions, before the topic's metadata makes them part of a topic.
         let path = dir.join("partition.metadata");
         std::fs::write(&path, text.as_bytes()).at(&path)
     }
@@ -480,7 +522,13 @@ impl Engine {
         self.write_topic_with(meta, true)
     }
 
-    /// Writes a topic's metadata file atomically; `sync` makes it durable before returning.
+    /// Stages a topic's metadata file (see [`crate::log::atomic_file::stage`]).
+    fn stage_topic(&self, meta: &TopicMetadata) -> Result<crate::log::atomic_file::Staged> {
+        let bytes = serde_json::to_vec_pretty(meta).map_err(|e| Error::Codec(e.to_string()))?;
+        crate::log::atomic_file::stage(&self.topic_file(&meta.name), &bytes)
+    }
+
+    /// Writes a topic's metadata file atomically and durably.
     fn write_topic_with(&self, meta: &TopicMetadata, sync: bool) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(meta).map_err(|e| Error::Codec(e.to_string()))?;
         crate::log::atomic_file::write(&self.topic_file(&meta.name), &bytes, sync)?;
@@ -541,6 +589,10 @@ impl Engine {
         }
         let old = meta.partitions;
         self.create_partition_dirs(&meta, old..count)?;
+        if let Err(e) = crate::log::atomic_file::sync_file_system(&self.data_dir) {
+            self.remove_partition_dirs(name, old..count);
+            return Err(e);
+        }
         meta.partitions = count;
         if let Err(e) = self.write_topic(&meta) {
             self.remove_partition_dirs(name, old..count);

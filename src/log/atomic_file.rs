@@ -8,10 +8,16 @@ use std::path::Path;
 
 use crate::error::{IoContext, Result};
 
-/// Replaces `path` with `bytes`. With `sync` the new content and the rename are durable when
-/// this returns; without it they are ordered (rename after write) but left to the page cache,
-/// for a caller that syncs the whole file system once after many files (a closing broker).
-pub fn write(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+/// A new content written beside its file and not yet renamed over it (see [`stage`]).
+#[derive(Debug)]
+#[must_use = "a staged file replaces nothing until committed"]
+pub struct Staged {
+    tmp: std::path::PathBuf,
+    path: std::path::PathBuf,
+}
+
+/// The temp file name for `path`, unique to this process and call.
+fn temp_name(path: &Path) -> std::path::PathBuf {
     let dir = path.parent().unwrap_or(Path::new("."));
     // The name is cut short so the temp name fits even when `path`'s name is near the 255-byte
     // limit (a 249-character topic's metadata file).
@@ -22,11 +28,46 @@ pub fn write(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
         .chars()
         .take(64)
         .collect();
-    let tmp = dir.join(format!(
+    dir.join(format!(
         ".{name}.tmp-{}-{}",
         std::process::id(),
         uuid::Uuid::new_v4().simple()
-    ));
+    ))
+}
+
+/// Writes `bytes` to a temp file beside `path`, without fsync: the first half of a
+/// replacement done for many files at once — stage them all, sync the file system once
+/// ([`sync_file_system`]), commit them all, sync once more.
+pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
+    let tmp = temp_name(path);
+    let written = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        let mut f = super::handles::open(&tmp, &options)?;
+        f.write_all(bytes).at(&tmp)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(Staged {
+        tmp,
+        path: path.to_path_buf(),
+    })
+}
+
+impl Staged {
+    /// Renames the staged content over its file.
+    pub fn commit(self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.path).at(&self.path)
+    }
+}
+
+/// Replaces `path` with `bytes`. With `sync` the new content and the rename are durable when
+/// this returns; without it they are ordered (rename after write) but left to the page cache.
+pub fn write(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = temp_name(path);
     let result = (|| {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);

@@ -194,7 +194,7 @@ pub(crate) fn forget_owner(owner: u64) {
 
 /// True for "too many open files" (per process or system-wide).
 pub fn is_fd_exhaustion(e: &Error) -> bool {
-    matches!(e, Error::Io { source, .. }
+    matches!(e, Error::Io { error: source, .. }
         if matches!(source.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE)))
 }
 

@@ -506,10 +506,29 @@ impl ProducerStateManager {
         self.map_end_offset = self.map_end_offset.max(offset);
     }
 
-    /// Writes a snapshot at the map end if it moved since the last one, and deletes snapshots
-    /// below `keep_from` (those of deleted segments) except the newest. `sync` fsyncs it
-    /// (at a roll); a closing log syncs the whole file system once instead.
-    pub fn take_snapshot(&mut self, keep_from: i64, sync: bool, now: i64) -> Result<()> {
+    /// Writes a snapshot at the map end if it moved since the last one, durably, and deletes
+    /// snapshots below `keep_from` (those of deleted segments) except the newest.
+    pub fn take_snapshot(&mut self, keep_from: i64, now: i64) -> Result<()> {
+        self.snapshot_with(keep_from, None, now)
+    }
+
+    /// Like [`Self::take_snapshot`], but the snapshot is only staged into `staged`: the caller
+    /// (closing many logs) syncs the file system, commits every staged file, and syncs again.
+    pub fn stage_snapshot(
+        &mut self,
+        keep_from: i64,
+        staged: &mut Vec<super::atomic_file::Staged>,
+        now: i64,
+    ) -> Result<()> {
+        self.snapshot_with(keep_from, Some(staged), now)
+    }
+
+    fn snapshot_with(
+        &mut self,
+        keep_from: i64,
+        staged: Option<&mut Vec<super::atomic_file::Staged>>,
+        now: i64,
+    ) -> Result<()> {
         self.remove_expired(now);
         if self.last_snapshot_offset == Some(self.map_end_offset) {
             return Ok(());
@@ -519,7 +538,10 @@ impl ProducerStateManager {
         entries.sort_by_key(|e| e.producer_id);
         let bytes = encode_snapshot(entries.into_iter());
         let path = self.dir.join(snapshot_file_name(offset));
-        super::atomic_file::write(&path, &bytes, sync)?;
+        match staged {
+            Some(staged) => staged.push(super::atomic_file::stage(&path, &bytes)?),
+            None => super::atomic_file::write(&path, &bytes, true)?,
+        }
         self.last_snapshot_offset = Some(offset);
         for (o, p) in list_snapshots(&self.dir)? {
             if o < keep_from && o != offset {
@@ -631,7 +653,7 @@ mod tests {
         let mut other = header(11, 0, 0, 1, 24);
         other.max_timestamp = now;
         m.apply(&other);
-        m.take_snapshot(0, true, now).unwrap();
+        m.take_snapshot(0, now).unwrap();
         let snaps = list_snapshots(dir.path()).unwrap();
         assert_eq!(snaps.keys().copied().collect::<Vec<_>>(), [25]);
         let loaded =
@@ -661,7 +683,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut m = manager(dir.path());
         m.apply(&header(5, 0, 0, 1, 0));
-        m.take_snapshot(0, false, 1_000).unwrap();
+        m.take_snapshot(0, 1_000).unwrap();
         let path = dir.path().join(snapshot_file_name(1));
         let mut bytes = std::fs::read(&path).unwrap();
         let err = {

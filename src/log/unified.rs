@@ -239,6 +239,10 @@ struct Writer {
     state: LogState,
     unflushed_messages: i64,
     last_flush: Instant,
+    /// The partition directory and its entry in the data dir were fsynced by this writer: done
+    /// once, at its first flush, so a flushed record cannot vanish with a directory created
+    /// without fsync.
+    dirs_synced: bool,
 }
 
 /// What the log's mutex guards.
@@ -349,17 +353,33 @@ impl UnifiedLog {
             return logs.into_iter().try_for_each(UnifiedLog::close);
         }
         let anchor = first.dir.clone();
-        super::atomic_file::sync_file_system(&anchor)?;
+        Self::close_all_synced(&anchor, logs.iter())
+    }
+
+    /// Closes `logs` (of the data dir holding `anchor`) as [`UnifiedLog::close_many`] describes:
+    /// sync the file system, close each without fsync (producer snapshots staged), sync, commit
+    /// the snapshots, sync.
+    pub fn close_all_synced<'a>(
+        anchor: &Path,
+        logs: impl Iterator<Item = &'a UnifiedLog>,
+    ) -> Result<()> {
+        super::atomic_file::sync_file_system(anchor)?;
+        let mut staged = Vec::new();
         let mut result = Ok(());
-        for log in &logs {
-            if let Err(e) = log.close_synced_by_caller()
+        for log in logs {
+            if let Err(e) = log.close_synced_by_caller(&mut staged)
                 && result.is_ok()
             {
                 result = Err(e);
             }
         }
-        drop(logs);
-        super::atomic_file::sync_file_system(&anchor)?;
+        super::atomic_file::sync_file_system(anchor)?;
+        if !staged.is_empty() {
+            for s in staged {
+                s.commit()?;
+            }
+            super::atomic_file::sync_file_system(anchor)?;
+        }
         result
     }
 
@@ -407,12 +427,28 @@ impl UnifiedLog {
     /// The recovered (if needed), retention-trimmed state a writer starts from, marked dirty.
     fn recovered_for_writing(&self, prior: Option<LogState>) -> Result<(LogState, Vec<i64>)> {
         let mut state = match prior {
-            Some(s) if s.clean => s,
+            Some(s) if self.trust_clean(&s)? => s,
             _ => super::recovery::recover(&self.dir, prior, self.config.index_interval_bytes)?,
         };
         state.clean = false;
         let deleted = super::retention::apply(&self.dir, &mut state, &self.config, now_ms())?;
         Ok((state, deleted))
+    }
+
+    /// A clean state is trusted only if the files agree with it: its active segment is the
+    /// last one and holds at least what it says. The state file is never fsynced on its own, so
+    /// after a power loss an older clean state may come back beside newer segments; recovery
+    /// sorts that out instead of appending into a closed segment.
+    fn trust_clean(&self, s: &LogState) -> Result<bool> {
+        if !s.clean {
+            return Ok(false);
+        }
+        let last = segment::list_segments(&self.dir)?.last().copied();
+        if last != Some(s.active_base) {
+            return Ok(false);
+        }
+        let path = self.dir.join(segment::file_name(s.active_base, "log"));
+        Ok(std::fs::metadata(&path).at(&path)?.len() >= s.active_size)
     }
 
     fn open_exclusive(&self) -> Result<()> {
@@ -424,6 +460,7 @@ impl UnifiedLog {
             state,
             unflushed_messages: 0,
             last_flush: Instant::now(),
+            dirs_synced: false,
         };
         self.lock_inner().writer = Some(writer);
         *self.lock_published() = state;
@@ -445,7 +482,11 @@ impl UnifiedLog {
             if self.mode == Mode::Write {
                 let (mut state, _) = self.recovered_for_writing(prior)?;
                 lock.write(&mut state)?;
-            } else if prior.is_none_or(|s| !s.clean) {
+            } else if !prior
+                .map(|s| self.trust_clean(&s))
+                .transpose()?
+                .unwrap_or(false)
+            {
                 let mut recovered =
                     super::recovery::recover(&self.dir, prior, self.config.index_interval_bytes)?;
                 lock.write(&mut recovered)?;
@@ -710,6 +751,13 @@ impl UnifiedLog {
             file.write_all_at(&buf, position).at(&w.active.path)?;
             if flush_due {
                 file.sync_data().at(&w.active.path)?;
+                if !w.dirs_synced {
+                    super::atomic_file::sync_dir(&self.dir)?;
+                    if let Some(parent) = self.dir.parent() {
+                        super::atomic_file::sync_dir(parent)?;
+                    }
+                    w.dirs_synced = true;
+                }
                 next.recovery_segment = next.active_base;
                 next.recovery_position = next.active_size;
             }
@@ -904,7 +952,7 @@ impl UnifiedLog {
         let base = w.state.log_end_offset;
         if let Some(m) = producers {
             m.advance_map_end(base);
-            m.take_snapshot(w.state.log_start_offset, true, now)?;
+            m.take_snapshot(w.state.log_start_offset, now)?;
         }
         w.active = LogSegment::open(&self.dir, base)?;
         w.state.active_base = base;
@@ -918,6 +966,9 @@ impl UnifiedLog {
         w.state.first_batch_timestamp = -1;
         w.unflushed_messages = 0;
         w.last_flush = Instant::now();
+        // The new segment's name is not durable until the directory is synced: the next flush
+        // does it.
+        w.dirs_synced = false;
         let deleted = super::retention::apply(&self.dir, &mut w.state, &self.config, now)?;
         self.forget_segments(&deleted);
         match lock {
@@ -963,6 +1014,7 @@ impl UnifiedLog {
                 state,
                 unflushed_messages: 0,
                 last_flush: Instant::now(),
+                dirs_synced: false,
             });
         }
         let Some(w) = writer.as_mut() else {
@@ -970,7 +1022,9 @@ impl UnifiedLog {
         };
         let file = match self.segment_file(state.active_base) {
             Ok(f) => f,
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::Io { error: source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
                 return Err(Error::UnknownTopic(self.topic.clone()));
             }
             Err(e) => return Err(e),
@@ -1116,17 +1170,21 @@ impl UnifiedLog {
     /// Flushes, snapshots the producer state and, if this was the last live writer, marks the
     /// log cleanly shut down so the next opener skips recovery.
     pub fn close(self) -> Result<()> {
-        self.close_inner(true)
+        self.close_inner(None)
     }
 
     /// Closes a log whose data the caller has already made durable with one
-    /// [`super::atomic_file::sync_file_system`] (a broker closing thousands of logs), and which
-    /// it syncs once more afterwards: nothing is fsynced here, only written.
-    pub fn close_synced_by_caller(&self) -> Result<()> {
-        self.close_inner(false)
+    /// [`super::atomic_file::sync_file_system`] (closing thousands of logs): nothing is fsynced
+    /// here. The producer snapshot is staged into `staged`, for the caller to sync the file
+    /// system, commit them all and sync again (see [`UnifiedLog::close_many`]).
+    pub fn close_synced_by_caller(
+        &self,
+        staged: &mut Vec<super::atomic_file::Staged>,
+    ) -> Result<()> {
+        self.close_inner(Some(staged))
     }
 
-    fn close_inner(&self, sync: bool) -> Result<()> {
+    fn close_inner(&self, staged: Option<&mut Vec<super::atomic_file::Staged>>) -> Result<()> {
         // Under the log's mutex, so no append is halfway through, and none starts after.
         let mut inner = self.lock_inner();
         if self.closed.swap(true, Ordering::Relaxed) {
@@ -1140,7 +1198,7 @@ impl UnifiedLog {
             // others leave it (they mark it clean only as its last writer).
             Ok(())
         } else if self.mode.writes() {
-            self.close_writer(&mut inner, sync)
+            self.close_writer(&mut inner, staged)
         } else {
             Ok(())
         };
@@ -1152,7 +1210,12 @@ impl UnifiedLog {
         result
     }
 
-    fn close_writer(&self, inner: &mut Inner, sync: bool) -> Result<()> {
+    fn close_writer(
+        &self,
+        inner: &mut Inner,
+        staged: Option<&mut Vec<super::atomic_file::Staged>>,
+    ) -> Result<()> {
+        let sync = staged.is_none();
         let Inner { writer, producers } = inner;
         let lock = match self.mode {
             Mode::Write => Some(AppendLock::take(&self.state_path)?),
@@ -1171,7 +1234,10 @@ impl UnifiedLog {
         w.state.recovery_position = w.state.active_size;
         if let Some(m) = producers.as_mut() {
             m.advance_map_end(w.state.log_end_offset);
-            m.take_snapshot(w.state.log_start_offset, sync, now_ms())?;
+            match staged {
+                Some(staged) => m.stage_snapshot(w.state.log_start_offset, staged, now_ms())?,
+                None => m.take_snapshot(w.state.log_start_offset, now_ms())?,
+            }
         }
         match &lock {
             Some(lock) => {
@@ -1195,7 +1261,7 @@ impl UnifiedLog {
     /// shared handle (the broker, before reopening a partition with a changed config). Appends
     /// through this handle fail afterwards with NOT_LEADER_OR_FOLLOWER, which clients retry.
     pub fn close_now(&self) -> Result<()> {
-        self.close_inner(true)
+        self.close_inner(None)
     }
 
     /// A cached read handle of a segment's log file.
@@ -1379,7 +1445,9 @@ impl UnifiedLog {
             let file = match self.reader(pos.segment) {
                 Ok(f) => f,
                 // Retention deleted it since the position was taken.
-                Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Err(Error::Io { error: source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
                     return Err(self.out_of_range(pos.offset, &self.state()?));
                 }
                 Err(e) => return Err(e),
@@ -1528,7 +1596,7 @@ fn delete_old_snapshots(dir: &Path, log_start_offset: i64) -> Result<()> {
 
 impl Drop for UnifiedLog {
     fn drop(&mut self) {
-        if let Err(e) = self.close_inner(true) {
+        if let Err(e) = self.close_inner(None) {
             tracing::warn!(topic = %self.topic, partition = self.partition, error = %e, "closing the log failed");
         }
     }

@@ -9,7 +9,8 @@ connection, over three partitions, some requests carrying two partitions). From 
 - metadata files (topic metadata `.streamlog/topics/*.json`, partition.metadata,
   meta.properties, group offsets, producer snapshots `*.snapshot` once they exist, checkpoints)
   are replaced atomically: written to a temp file, fsynced, renamed over, and the directory
-  fsynced after the rename; an OffsetCommit is answered only after that;
+  fsynced after the rename (a syncfs of the whole file system counts as both fsyncs); an
+  OffsetCommit is answered only after that;
 - on SIGTERM every segment written without fsync (a topic with flush.messages at Kafka's
   default, Long.MAX) is fsynced before the broker exits.
 
@@ -39,9 +40,12 @@ time_limit(180, SCRIPT)
 
 SYSCALLS = (
     "openat,open,creat,write,pwrite64,writev,pwritev,pwritev2,sendto,sendmsg,sendfile,"
-    "fsync,fdatasync,sync_file_range,rename,renameat,renameat2,mkdir,mkdirat,ftruncate,close"
+    "fsync,fdatasync,syncfs,sync_file_range,rename,renameat,renameat2,mkdir,mkdirat,ftruncate,close"
 )
 FLUSHES = {"fsync", "fdatasync"}
+# syncfs(2) flushes every file and directory of the file system: it makes whatever was written
+# before it durable (the broker uses it to close thousands of logs, and to create many topics).
+FS_SYNC = "syncfs"
 SENDS = {"write", "writev", "sendto", "sendmsg", "sendfile"}
 WRITES = {"write", "pwrite64", "writev", "pwritev", "pwritev2"}
 
@@ -100,6 +104,16 @@ def ok(c):
     return c.ret is not None and not c.ret.startswith("-1")
 
 
+def flushed(calls, path, after, before=None):
+    """An fsync/fdatasync of `path`, or a syncfs, that started after trace index `after` (and
+    ended before index `before`, if given)."""
+    return any(
+        ok(c) and c.start > after and (before is None or c.end < before)
+        and ((c.name in FLUSHES and c.path == path) or c.name == FS_SYNC)
+        for c in calls
+    )
+
+
 def check_produce_order(report, calls, client_port):
     sock = f"->127.0.0.1:{client_port}]"
     responses = [c for c in calls if c.name in SENDS and c.path and sock in c.path]
@@ -111,9 +125,7 @@ def check_produce_order(report, calls, client_port):
                  and prev < c.end < resp.start and ok(c)]
         for w in wrote:
             checked += 1
-            synced = [c for c in calls if c.name in FLUSHES and c.path == w.path
-                      and c.start > w.end and c.end < resp.start and ok(c)]
-            if not synced:
+            if not flushed(calls, w.path, w.end, resp.start):
                 unflushed += 1
                 bad.append(f"{w!r} then the response {resp!r} with no fsync between")
         prev = resp.start
@@ -128,7 +140,7 @@ def check_produce_order(report, calls, client_port):
 def metadata_kind(path):
     if "/.streamlog/topics/" in path and path.endswith(".json"):
         return "topic_metadata"
-    if "/offsets/" in path and "/.streamlog/groups/" in path:
+    if "/.streamlog/groups/" in path and ("/offsets/" in path or path.endswith("/offsets.json")):
         return "group_offsets"
     if path.endswith("/partition.metadata"):
         return "partition_metadata"
@@ -159,10 +171,9 @@ def check_metadata(report, calls, commit_port):
         counts[kind] += 1
         problems = results.setdefault(kind, [])
         wrote = [c for c in calls if c.name in WRITES and c.path == src and c.end < rn.start and ok(c)]
-        synced = [c for c in calls if c.name in FLUSHES and c.path == src and c.end < rn.start and ok(c)
-                  and (not wrote or c.start > max(w.end for w in wrote))]
-        dirsync = [c for c in calls if c.name in FLUSHES and c.path == os.path.dirname(dst)
-                   and c.start > rn.end and ok(c)]
+        synced = flushed(calls, src, max((w.end for w in wrote), default=-1), rn.start)
+        dirsync = [c for c in calls if ((c.name in FLUSHES and c.path == os.path.dirname(dst))
+                                        or c.name == FS_SYNC) and c.start > rn.end and ok(c)]
         if not wrote:
             problems.append(f"{dst}: renamed from {src} with no write traced")
         if not synced:
@@ -171,11 +182,23 @@ def check_metadata(report, calls, commit_port):
             problems.append(f"{dst}: directory not fsynced after the rename")
         else:
             renamed_at[dst] = min(c.end for c in dirsync)
-    # In-place writes to the final names.
+    # In-place writes to the final names. partition.metadata is written once, in a partition
+    # directory just made, never replaced: it must only be durable before its topic's metadata
+    # (the commit point) is renamed into place.
     for c in calls:
         if c.name in WRITES and c.path and ok(c):
             kind = metadata_kind(c.path)
-            if kind and not os.path.basename(c.path).startswith("."):
+            if kind == "partition_metadata":
+                counts[kind] += 1
+                topic = os.path.basename(os.path.dirname(c.path)).rsplit("-", 1)[0]
+                commits = [rn.start for rn in renames
+                           if rn.strings() and rn.strings()[-1].endswith(f"/.streamlog/topics/{topic}.json")]
+                problems = results.setdefault(kind, [])
+                if not commits:
+                    problems.append(f"{c.path}: no metadata of topic {topic} renamed into place")
+                elif not flushed(calls, c.path, c.end, min(commits)):
+                    problems.append(f"{c.path}: not durable before its topic's metadata")
+            elif kind and not os.path.basename(c.path).startswith("."):
                 results.setdefault(kind, []).append(f"{c.path}: written in place ({c.name})")
                 counts[kind] += 0
     for kind in ["topic_metadata", "partition_metadata", "meta_properties", "group_offsets",
@@ -211,7 +234,8 @@ def report_other_durability(report, calls, data_dir):
             continue
         d = s[-1]
         parent = os.path.dirname(d.rstrip("/"))
-        if not any(c.name in FLUSHES and c.path == parent and c.start > m.end for c in calls):
+        if not any(((c.name in FLUSHES and c.path == parent) or c.name == FS_SYNC) and c.start > m.end
+                   for c in calls):
             unsynced.append(os.path.relpath(d, data_dir) if d.startswith(data_dir) else d)
     report.note(f"{len(made)} directories created, {len(unsynced)} without an fsync of their parent: {unsynced}")
     state_writes = [c for c in calls if c.name in WRITES and c.path and c.path.endswith("/.streamlog-state")]
@@ -229,8 +253,8 @@ def check_shutdown_flush(report, calls, topic, t_sigterm):
     missing = []
     for p in sorted(logs):
         last = max(c.end for c in calls if c.name in WRITES and c.path == p)
-        if not any(c.name in FLUSHES and c.path == p and c.start > last and c.ts >= t_sigterm and ok(c)
-                   for c in calls):
+        if not any(((c.name in FLUSHES and c.path == p) or c.name == FS_SYNC)
+                   and c.start > last and c.ts >= t_sigterm and ok(c) for c in calls):
             missing.append(p)
     report.check("sigterm_fsyncs_unflushed_segments", logs and not missing,
                  f"{len(missing)} of {len(logs)} segments of '{topic}' not fsynced after SIGTERM: {missing}")
