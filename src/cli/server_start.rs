@@ -3,11 +3,16 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
 
-use crate::broker::{self, BrokerConfig, BrokerState};
+use crate::broker::listener::{SecurityProtocol, ServedListener};
+use crate::broker::security::credentials::CredentialStore;
+use crate::broker::security::sasl::Mechanism;
+use crate::broker::server::BoundListener;
+use crate::broker::{self, BrokerConfig, BrokerState, ServingListener};
 use crate::config::parse_key_value;
 use crate::engine::{Engine, EngineConfig};
 
@@ -44,6 +49,18 @@ pub fn run(args: ServerStartArgs) -> anyhow::Result<ExitCode> {
             ignored.join(", ")
         );
     }
+    for name in &config.skipped_controller_listeners {
+        tracing::info!(
+            "not serving listener {name} (controller.listener.names): a single embedded node has no controller quorum"
+        );
+    }
+    // Every listener's security is checked before anything is opened or bound.
+    let mut secured = Vec::new();
+    for l in &config.listeners {
+        let security = broker::security::for_listener(&config.security, l)
+            .with_context(|| format!("listener {}://{}", l.name, l.bind))?;
+        secured.push((l.clone(), security));
+    }
     let data_dir = broker::data_dir(&config)?;
     let engine = Engine::open(
         &data_dir,
@@ -53,32 +70,92 @@ pub fn run(args: ServerStartArgs) -> anyhow::Result<ExitCode> {
             log_defaults: config.log_defaults.clone(),
         },
     )?;
+    let credentials = Arc::new(CredentialStore::open(&data_dir)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let mut config = config;
-    let listener = runtime.block_on(async {
-        tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))
-    })?;
-    let local = listener.local_addr()?;
-    // Port 0 picks a free port; clients must be told the real one.
-    if config.advertised_port == 0 {
-        config.advertised_port = local.port();
+    let mut bound = Vec::new();
+    for (mut l, security) in secured {
+        let socket = runtime.block_on(async {
+            tokio::net::TcpListener::bind(l.bind)
+                .await
+                .with_context(|| format!("cannot listen on {} (listener {})", l.bind, l.name))
+        })?;
+        let local = socket.local_addr()?;
+        // Port 0 picks a free port; clients must be told the real one.
+        if l.advertised.port == 0 {
+            l.advertised.port = local.port();
+        }
+        if l.protocol == SecurityProtocol::Plaintext && !local.ip().is_loopback() {
+            tracing::warn!(
+                "listener {} on {local} is PLAINTEXT: anyone who can reach it reads and writes every topic without authentication or encryption",
+                l.name
+            );
+        }
+        bound.push((local, l, security, socket));
     }
-    let advertised = format!("{}:{}", config.advertised_host, config.advertised_port);
-    let _claim = broker::claim_data_dir(&data_dir, &advertised)?;
-    let state = BrokerState::new(engine.into_exclusive()?, config.clone())?;
-    runtime.block_on(async {
-        println!(
-            "streamlog broker listening on {local} (PLAINTEXT, advertised as {advertised}), data in {}",
-            data_dir.display()
+    config.listeners = bound.iter().map(|(_, l, _, _)| l.clone()).collect();
+    let plaintext = bound
+        .iter()
+        .any(|(_, l, _, _)| l.protocol == SecurityProtocol::Plaintext);
+    let scram = bound.iter().any(|(_, _, s, _)| {
+        s.sasl.as_ref().is_some_and(|s| {
+            s.mechanisms
+                .iter()
+                .any(|m| matches!(m, Mechanism::Scram(_)))
+        })
+    });
+    if plaintext && scram {
+        tracing::warn!(
+            "SCRAM users can be altered by any client of the PLAINTEXT listener (there is no authorizer, as in Kafka without authorizer.class.name)"
         );
+    }
+    let serving: Vec<ServingListener> = bound
+        .iter()
+        .map(|(_, l, _, _)| ServingListener {
+            name: l.name.clone(),
+            protocol: l.protocol,
+            address: l.advertised.to_string(),
+        })
+        .collect();
+    let _claim = broker::claim_data_dir(&data_dir, &serving)?;
+    let state = BrokerState::new(engine.into_exclusive()?, config.clone())?;
+    let mut lines = Vec::new();
+    let listeners: Vec<BoundListener> = bound
+        .into_iter()
+        .map(|(local, l, security, socket)| {
+            let kind = if l.name == l.protocol.name() {
+                l.protocol.to_string()
+            } else {
+                format!("{} as {}", l.protocol, l.name)
+            };
+            lines.push(format!(
+                "streamlog broker listening on {local} ({kind}, advertised as {}), data in {}",
+                l.advertised,
+                data_dir.display()
+            ));
+            BoundListener {
+                socket,
+                listener: Arc::new(ServedListener {
+                    config: l,
+                    security,
+                    credentials: credentials.clone(),
+                }),
+            }
+        })
+        .collect();
+    runtime.block_on(async {
+        for line in &lines {
+            println!("{line}");
+        }
         let shutdown = async {
             use tokio::signal::unix::{SignalKind, signal};
-            match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
                 (Ok(mut int), Ok(mut term)) => {
                     tokio::select! {
                         _ = int.recv() => {},
@@ -88,7 +165,7 @@ pub fn run(args: ServerStartArgs) -> anyhow::Result<ExitCode> {
                 _ => std::future::pending::<()>().await,
             }
         };
-        broker::server::run(state.clone(), listener, shutdown).await;
+        broker::server::run(state.clone(), listeners, shutdown).await;
         anyhow::Ok(())
     })?;
     // Flush every log and mark it cleanly closed.
