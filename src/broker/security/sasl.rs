@@ -79,7 +79,7 @@ pub enum Step {
 enum Exchange {
     Plain,
     ScramFirst(ScramMechanism),
-    ScramFinal(ServerExchange),
+    ScramFinal(Box<ServerExchange>),
 }
 
 enum State {
@@ -289,7 +289,7 @@ impl Authenticator {
                         self.state = State::Authenticate {
                             mechanism,
                             raw,
-                            exchange: Exchange::ScramFinal(next),
+                            exchange: Exchange::ScramFinal(Box::new(next)),
                         };
                         Ok(reply)
                     }

@@ -327,8 +327,7 @@ mod tests {
 
     fn refusal(pairs: &[(&str, &str)]) -> String {
         server_config(&props(pairs), &listener(SecurityProtocol::Ssl))
-            .err()
-            .expect("refused")
+            .expect_err("refused")
             .to_string()
     }
 
