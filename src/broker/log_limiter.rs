@@ -1,5 +1,5 @@
 //! Logging for an operator that a flood cannot drown: each reason a connection is refused is
-//! logged once a minute per reason and peer address (with how many were not), and malformed
+//! logged once a minute per reason and peer address (with how many like it were not), and malformed
 //! requests are logged each at debug level with a warning that sums them up at most once a
 //! minute.
 
@@ -16,8 +16,8 @@ const MAX_KEYS: usize = 10_000;
 
 #[derive(Default)]
 struct Inner {
-    /// When each (reason, address) was last logged, and how many were suppressed since.
-    refused: HashMap<(&'static str, IpAddr), (Instant, u64)>,
+    /// When each (reason, address, detail) was last logged, and how many were suppressed since.
+    refused: HashMap<(&'static str, IpAddr, String), (Instant, u64)>,
     /// Malformed requests since the last summary, and the last one.
     malformed: u64,
     last_malformed: Option<(SocketAddr, String)>,
@@ -43,7 +43,8 @@ impl LogLimiter {
                 .refused
                 .retain(|_, (at, _)| now.duration_since(*at) < INTERVAL);
         }
-        match inner.refused.get_mut(&(kind, peer.ip())) {
+        let key = (kind, peer.ip(), detail.to_string());
+        match inner.refused.get_mut(&key) {
             Some((at, suppressed)) if now.duration_since(*at) < INTERVAL => {
                 *suppressed += 1;
                 tracing::debug!(%peer, "{kind}: {detail}");
@@ -59,7 +60,7 @@ impl LogLimiter {
                     String::new()
                 };
                 tracing::warn!("closed connection from {peer}: {kind}: {detail}{more}");
-                inner.refused.insert((kind, peer.ip()), (now, 0));
+                inner.refused.insert(key, (now, 0));
             }
         }
     }

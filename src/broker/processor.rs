@@ -73,10 +73,12 @@ fn describe_tls_error(e: &std::io::Error) -> String {
         " (ssl.client.auth=required and the client sent no certificate)"
     } else if text.contains("InvalidCertificate") {
         " (the client's certificate is not signed by the trust store's CA)"
+    } else if text.contains("handshake eof") {
+        " (the client hung up mid-handshake: often it does not trust this broker's certificate)"
     } else {
         ""
     };
-    format!("TLS handshake failed: {text}{hint}")
+    format!("{text}{hint}")
 }
 
 impl Connection {

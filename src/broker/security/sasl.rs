@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use base64::Engine as _;
 use bytes::{Buf, Bytes};
 use kafka_protocol::messages::{
     ApiKey, RequestHeader, ResponseKind, SaslAuthenticateRequest, SaslAuthenticateResponse,
@@ -108,13 +107,19 @@ fn generic_failure(mechanism: Mechanism) -> String {
     )
 }
 
+/// A server nonce of letters and digits, as Kafka's `ScramFormatter.secureRandomString` makes
+/// (some librdkafka versions mishandle other printable characters in it).
 fn random_nonce() -> String {
-    let mut bytes = [0u8; 24];
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = [0u8; 28];
     // The system's CSPRNG; on failure the exchange uses a nonce that fails every proof.
     if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
         return String::from("unavailable");
     }
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
 }
 
 impl Authenticator {
