@@ -73,7 +73,7 @@ fn send_fetch(c: &mut Client, topic: &str, max_wait_ms: i32) {
 }
 
 #[test]
-fn sigterm_with_200_parked_long_poll_fetches_exits_within_seconds() {
+fn sigterm_with_200_parked_fetches_and_a_client_that_never_reads_exits_within_seconds() {
     let data = TempDir::new().unwrap();
     let b = Broker::start(data.path(), &[]);
     let mut admin = b.connect();
@@ -85,6 +85,32 @@ fn sigterm_with_200_parked_long_poll_fetches_exits_within_seconds() {
             c
         })
         .collect();
+    // And a client that sends requests without ever reading the answers, until the broker's
+    // writes to it block.
+    let port = b.port;
+    let hog = thread::spawn(move || {
+        use kafka_protocol::protocol::{Encodable, HeaderVersion};
+        let mut c = Client::connect(port);
+        c.stream
+            .set_write_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        let mut frames = Vec::new();
+        for _ in 0..1000 {
+            let mut buf = bytes::BytesMut::new();
+            c.header(18, 3)
+                .encode(&mut buf, ApiVersionsRequest::header_version(3))
+                .unwrap();
+            ApiVersionsRequest::default().encode(&mut buf, 3).unwrap();
+            frames.extend_from_slice(&(buf.len() as i32).to_be_bytes());
+            frames.extend_from_slice(&buf);
+        }
+        for _ in 0..100 {
+            if c.stream.write_all(&frames).is_err() {
+                break;
+            }
+        }
+        c
+    });
     // Parked: none has an answer after a moment.
     thread::sleep(Duration::from_millis(500));
     clients[0]
@@ -100,6 +126,7 @@ fn sigterm_with_200_parked_long_poll_fetches_exits_within_seconds() {
         .stream
         .set_read_timeout(Some(support::HANG_GUARD))
         .unwrap();
+    let _hog = hog.join().unwrap();
     let started = Instant::now();
     let mut b = b;
     b.terminate();
@@ -108,7 +135,7 @@ fn sigterm_with_200_parked_long_poll_fetches_exits_within_seconds() {
         .expect("server-start exits after SIGTERM");
     let took = started.elapsed();
     eprintln!(
-        "SIGTERM with 200 parked fetches: exited in {} ms",
+        "SIGTERM with 200 parked fetches and a client that never reads: exited in {} ms",
         took.as_millis()
     );
     assert!(status.success(), "exit status {status}; log:\n{}", b.log());
@@ -572,3 +599,54 @@ fn a_broker_that_cannot_serve_the_configured_security_refuses_to_start() {
         assert!(err.contains(want), "{overrides:?}: {err}");
     }
 }
+
+#[test]
+fn out_of_file_descriptors_the_broker_logs_once_and_keeps_serving_its_connections() {
+    let data = TempDir::new().unwrap();
+    let b = Broker::start_opts(data.path(), &[], 1, Some(64));
+    let mut first = b.connect();
+    first.call(&ApiVersionsRequest::default(), 3);
+    // More connections than descriptors: the kernel completes them, the broker cannot accept
+    // them all.
+    let crowd: Vec<TcpStreamGuard> = (0..120)
+        .map(|_| TcpStreamGuard(std::net::TcpStream::connect(("127.0.0.1", b.port)).unwrap()))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !b.log().contains("cannot accept connections") {
+        assert!(
+            Instant::now() < deadline,
+            "no EMFILE error logged:\n{}",
+            b.log()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    // Logged once, not per attempt.
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        b.log().matches("cannot accept connections").count(),
+        1,
+        "{}",
+        b.log()
+    );
+    // The connection it has is served meanwhile.
+    first.call(&ApiVersionsRequest::default(), 3);
+    // Once descriptors are free again, new connections are accepted.
+    drop(crowd);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut c = b.connect();
+        if c.try_call(&ApiVersionsRequest::default(), 3).is_ok() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "accepting never recovered:\n{}",
+            b.log()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+    b.stop();
+}
+
+/// A raw connection that does nothing (it only takes a place).
+struct TcpStreamGuard(#[allow(dead_code)] std::net::TcpStream);

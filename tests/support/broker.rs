@@ -41,7 +41,34 @@ impl Broker {
     /// As [`Broker::start`], for overrides that set `listeners` to `count` served listeners:
     /// reads one startup line per listener.
     pub fn start_listeners(data: &Path, overrides: &[&str], count: usize) -> Broker {
+        Broker::start_opts(data, overrides, count, None)
+    }
+
+    /// As [`Broker::start_listeners`], with at most `nofile` open file descriptors
+    /// (`RLIMIT_NOFILE`) when given.
+    pub fn start_opts(
+        data: &Path,
+        overrides: &[&str],
+        count: usize,
+        nofile: Option<u64>,
+    ) -> Broker {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_server-start"));
+        if let Some(n) = nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe and touches only the child's limits.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let lim = libc::rlimit {
+                        rlim_cur: n,
+                        rlim_max: n,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         cmd.env("RUST_LOG", "streamlog=info")
             .arg("--override")
             .arg(format!("log.dirs={}", data.display()))
