@@ -33,6 +33,9 @@ const QUEUE: usize = 2;
 /// The longest a TLS handshake may take (or `connections.max.idle.ms`, if shorter).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long closing may wait to flush what is left for the client.
+const CLOSE_TIMEOUT: Duration = Duration::from_millis(200);
+
 /// A TLS record carrying a handshake starts with this byte; a Kafka request frame starts with
 /// the high byte of its size, almost always 0.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
@@ -154,12 +157,13 @@ impl Connection {
             let frame = match auth.as_mut().map(|a| a.on_frame(frame.clone())) {
                 None | Some(Step::Handle(_)) => frame,
                 Some(Step::Respond(reply)) => {
-                    if !self.write(&mut writer, &reply, idle).await {
-                        break;
-                    }
+                    // Raised before the client hears it may send ordinary requests.
                     if auth.as_ref().is_some_and(Authenticator::is_complete) {
                         limit.store(max_frame, Ordering::Relaxed);
                         tracing::debug!(peer = %self.peer, user = ?auth.as_ref().and_then(|a| a.principal()), "authenticated");
+                    }
+                    if !self.write(&mut writer, &reply, idle).await {
+                        break;
                     }
                     last_activity = Instant::now();
                     continue;
@@ -215,7 +219,9 @@ impl Connection {
             last_activity = Instant::now();
         }
         drop(reader);
-        writer.shutdown().await;
+        // TLS's close_notify, if the client takes it at once; a client that does not read must
+        // not hold the task.
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, writer.shutdown()).await;
         drop(self.permit);
     }
 
