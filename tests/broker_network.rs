@@ -650,3 +650,53 @@ fn out_of_file_descriptors_the_broker_logs_once_and_keeps_serving_its_connection
 
 /// A raw connection that does nothing (it only takes a place).
 struct TcpStreamGuard(#[allow(dead_code)] std::net::TcpStream);
+
+#[test]
+fn ssl_client_auth_required_lets_in_only_clients_with_a_certificate_from_the_trust_store() {
+    let data = TempDir::new().unwrap();
+    let dir = TempDir::new().unwrap();
+    let certs = make_certs(dir.path());
+    let b = Broker::start_listeners(
+        data.path(),
+        &[
+            "listeners=SSL://127.0.0.1:0",
+            "ssl.keystore.type=PEM",
+            &format!("ssl.keystore.location={}", certs.keystore.display()),
+            "ssl.truststore.type=PEM",
+            &format!("ssl.truststore.location={}", certs.ca.display()),
+            "ssl.client.auth=required",
+        ],
+        1,
+    );
+    let mut with_cert = Client {
+        stream: support::tls_connect_as(b.port, &certs.ca, Some(dir.path())).unwrap(),
+        correlation_id: 0,
+    };
+    assert_eq!(metadata(&mut with_cert, "mtls").topics[0].error_code, 0);
+    // Without a certificate the handshake (or, in TLS 1.3, the first read) fails.
+    match support::tls_connect(b.port, &certs.ca) {
+        Err(_) => {}
+        Ok(stream) => {
+            let mut c = Client {
+                stream,
+                correlation_id: 0,
+            };
+            assert!(c.try_call(&ApiVersionsRequest::default(), 3).is_err());
+        }
+    }
+    // A certificate from another CA neither.
+    let other = TempDir::new().unwrap();
+    make_certs(other.path());
+    match support::tls_connect_as(b.port, &certs.ca, Some(other.path())) {
+        Err(_) => {}
+        Ok(stream) => {
+            let mut c = Client {
+                stream,
+                correlation_id: 0,
+            };
+            assert!(c.try_call(&ApiVersionsRequest::default(), 3).is_err());
+        }
+    }
+    let log = b.stop();
+    assert!(log.contains("TLS handshake failed"), "{log}");
+}

@@ -453,6 +453,43 @@ pub fn make_certs(dir: &Path) -> Certs {
             "server.crt",
         ],
     );
+    // A client certificate, for ssl.client.auth.
+    let mut client = vec!["req"];
+    client.extend(ec);
+    client.extend([
+        "-subj",
+        "/CN=test-client",
+        "-keyout",
+        "client.key",
+        "-out",
+        "client.csr",
+    ]);
+    openssl(dir, &client);
+    std::fs::write(
+        dir.join("client.ext"),
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-days",
+            "2",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-extfile",
+            "client.ext",
+            "-out",
+            "client.crt",
+        ],
+    );
     let mut keystore = std::fs::read(dir.join("server.key")).unwrap();
     keystore.extend(std::fs::read(dir.join("server.crt")).unwrap());
     keystore.extend(std::fs::read(dir.join("ca.pem")).unwrap());
@@ -468,6 +505,16 @@ pub type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 
 /// Connects with TLS, trusting `ca`, and completes the handshake.
 pub fn tls_connect(port: u16, ca: &Path) -> std::io::Result<TlsStream> {
+    tls_connect_as(port, ca, None)
+}
+
+/// As [`tls_connect`], presenting the client certificate in `dir` (from [`make_certs`]) when
+/// `client_dir` is given.
+pub fn tls_connect_as(
+    port: u16,
+    ca: &Path,
+    client_dir: Option<&Path>,
+) -> std::io::Result<TlsStream> {
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
@@ -477,8 +524,19 @@ pub fn tls_connect(port: u16, ca: &Path) -> std::io::Result<TlsStream> {
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let config = match client_dir {
+        None => config.with_no_client_auth(),
+        Some(dir) => {
+            let certs = rustls::pki_types::CertificateDer::pem_file_iter(dir.join("client.crt"))
+                .unwrap()
+                .map(|c| c.unwrap())
+                .collect();
+            let key =
+                rustls::pki_types::PrivateKeyDer::from_pem_file(dir.join("client.key")).unwrap();
+            config.with_client_auth_cert(certs, key).unwrap()
+        }
+    };
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
     let mut conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
     let mut sock = TcpStream::connect(("127.0.0.1", port))?;
