@@ -381,3 +381,95 @@ impl Authenticator {
         Ok(user.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::BytesMut;
+    use kafka_protocol::messages::{MetadataRequest, SaslHandshakeResponse};
+    use kafka_protocol::protocol::{Encodable, HeaderVersion, Request};
+
+    fn frame<R: Request + Encodable>(req: &R, version: i16) -> Bytes {
+        let mut buf = BytesMut::new();
+        RequestHeader::default()
+            .with_request_api_key(R::KEY)
+            .with_request_api_version(version)
+            .with_correlation_id(7)
+            .encode(&mut buf, R::header_version(version))
+            .unwrap();
+        req.encode(&mut buf, version).unwrap();
+        buf.freeze()
+    }
+
+    fn authenticator(mechanisms: Vec<Mechanism>) -> (Authenticator, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = SaslSettings {
+            mechanisms,
+            plain_users: [("alice".to_string(), "secret".to_string())].into(),
+        };
+        let store = CredentialStore::open(dir.path()).unwrap();
+        (Authenticator::new(Arc::new(settings), Arc::new(store)), dir)
+    }
+
+    fn handshake_error(step: Step) -> (i16, Vec<String>, bool) {
+        let (bytes, closes) = match step {
+            Step::Respond(b) => (b, false),
+            Step::RespondAndClose(b, _) => (b, true),
+            _ => panic!("expected a response"),
+        };
+        let mut bytes = bytes;
+        let _ = kafka_protocol::messages::ResponseHeader::decode(&mut bytes, 0).unwrap();
+        let r = SaslHandshakeResponse::decode(&mut bytes, 1).unwrap();
+        (
+            r.error_code,
+            r.mechanisms.iter().map(|m| m.to_string()).collect(),
+            closes,
+        )
+    }
+
+    #[test]
+    fn only_api_versions_and_sasl_handshake_pass_before_authentication() {
+        let (mut a, _dir) = authenticator(vec![Mechanism::Plain]);
+        let step = a.on_frame(frame(&MetadataRequest::default(), 12));
+        assert!(matches!(step, Step::Close(r) if r.contains("before SASL authentication")));
+        let step = a.on_frame(frame(&SaslAuthenticateRequest::default(), 2));
+        assert!(matches!(step, Step::Close(_)));
+        let step = a.on_frame(frame(
+            &kafka_protocol::messages::ApiVersionsRequest::default(),
+            3,
+        ));
+        assert!(matches!(step, Step::Handle(_)));
+    }
+
+    #[test]
+    fn a_mechanism_not_enabled_is_answered_with_the_enabled_ones_then_closed() {
+        let (mut a, _dir) = authenticator(vec![
+            Mechanism::Plain,
+            Mechanism::Scram(ScramMechanism::Sha512),
+        ]);
+        let req =
+            SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str("GSSAPI"));
+        let (code, mechanisms, closes) = handshake_error(a.on_frame(frame(&req, 1)));
+        assert_eq!(code, UNSUPPORTED_SASL_MECHANISM);
+        assert_eq!(mechanisms, vec!["PLAIN", "SCRAM-SHA-512"]);
+        assert!(closes);
+    }
+
+    #[test]
+    fn plain_then_ordinary_requests_pass_through() {
+        let (mut a, _dir) = authenticator(vec![Mechanism::Plain]);
+        let req =
+            SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str("PLAIN"));
+        let (code, _, closes) = handshake_error(a.on_frame(frame(&req, 1)));
+        assert_eq!((code, closes), (0, false));
+        let auth = SaslAuthenticateRequest::default()
+            .with_auth_bytes(Bytes::from_static(b"alice\0alice\0secret"));
+        assert!(matches!(a.on_frame(frame(&auth, 2)), Step::Respond(_)));
+        assert!(a.is_complete());
+        assert_eq!(a.principal(), Some("alice"));
+        assert!(matches!(
+            a.on_frame(frame(&MetadataRequest::default(), 12)),
+            Step::Handle(_)
+        ));
+    }
+}
