@@ -387,7 +387,7 @@ mod tests {
     use super::*;
     use bytes::BytesMut;
     use kafka_protocol::messages::{MetadataRequest, SaslHandshakeResponse};
-    use kafka_protocol::protocol::{Encodable, HeaderVersion, Request};
+    use kafka_protocol::protocol::{Encodable, Request};
 
     fn frame<R: Request + Encodable>(req: &R, version: i16) -> Bytes {
         let mut buf = BytesMut::new();
