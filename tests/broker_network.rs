@@ -338,6 +338,10 @@ fn each_listener_serves_exactly_its_security_protocol() {
         log.contains("user alice with PLAIN: wrong password"),
         "{log}"
     );
+    assert!(
+        log.contains("peer started a TLS handshake on PLAINTEXT listener PLAINTEXT"),
+        "{log}"
+    );
 }
 
 /// Adds a SCRAM credential with AlterUserScramCredentials, as kafka-configs does.

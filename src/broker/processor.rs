@@ -245,6 +245,17 @@ impl Connection {
         let e = end.lock().unwrap_or_else(|p| p.into_inner()).take();
         match e {
             None | Some(FrameError::Closed) => {}
+            // A TLS record header (0x16 0x03 ...) read as a frame size.
+            Some(FrameError::TooLarge(size, _)) if (size >> 16) == 0x1603 => {
+                self.log.refused(
+                    "TLS on a non-TLS listener",
+                    self.peer,
+                    &format!(
+                        "peer started a TLS handshake on {} listener {} (is the client configured with the right security.protocol?)",
+                        self.listener.config.protocol, self.listener.config.name
+                    ),
+                );
+            }
             Some(e @ FrameError::TooLarge(..)) => {
                 let reason = if self.listener.security.sasl.is_some() {
                     format!(
