@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Real clients over TLS and SASL against server-start (tests/remote/secure.sh does the same
-# against Apache Kafka 4.4): a throwaway CA and server certificate (openssl); one SSL and one
-# SASL_SSL listener taking PLAIN (users from the JAAS config) and SCRAM-SHA-256/512 (users made
+# against Apache Kafka 4.4): a throwaway CA and server certificate (openssl); an SSL, a SASL_SSL
+# and a SASL_PLAINTEXT listener taking PLAIN (users from the JAAS config) and SCRAM-SHA-256/512 (users made
 # with Kafka's own ConfigCommand, kafka-configs.sh). Then kcat, confluent-kafka, Kafka's Java
 # tools and our tools (--bootstrap-server with --command-config) produce and consume with each
 # mechanism. Failures: a wrong password, a plaintext client on a TLS port and a TLS client
@@ -58,8 +58,9 @@ pass certificates
 
 plain_jaas='org.apache.kafka.common.security.plain.PlainLoginModule required'
 scram_jaas='org.apache.kafka.common.security.scram.ScramLoginModule required'
-BROKER_LISTENERS=2 start_broker \
-    "listeners=SSL://127.0.0.1:0,SASL_SSL://127.0.0.1:0" \
+BROKER_LISTENERS=3 start_broker \
+    "listeners=SSL://127.0.0.1:0,SASL_SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0" \
+    "listener.name.sasl_plaintext.plain.sasl.jaas.config=$plain_jaas user_alice=\"alice-secret\";" \
     "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512" \
     "listener.name.sasl_ssl.plain.sasl.jaas.config=$plain_jaas username=\"admin\" password=\"admin-secret\" user_admin=\"admin-secret\" user_alice=\"alice-secret\";" \
     "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=$scram_jaas;" \
@@ -67,6 +68,7 @@ BROKER_LISTENERS=2 start_broker \
 trap 'stop_now; rm -rf "$certs"' EXIT
 ssl=127.0.0.1:${port_of[SSL]}
 sasl=127.0.0.1:${port_of[SASL_SSL]}
+sasl_plain=127.0.0.1:${port_of[SASL_PLAINTEXT]}
 pass broker
 
 # --- client.properties in Kafka's Java form (our tools read the same files).
@@ -117,6 +119,7 @@ kc() { # kc NAME BOOTSTRAP ARGS...: produce three lines to topic kcat-NAME and r
 }
 kc ssl "$ssl" -X security.protocol=SSL
 kc plain "$sasl" -X security.protocol=SASL_SSL -X sasl.mechanisms=PLAIN -X sasl.username=alice -X sasl.password=alice-secret
+kc sasl-plaintext "$sasl_plain" -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=PLAIN -X sasl.username=alice -X sasl.password=alice-secret
 # librdkafka 2.0.x (Debian's kcat) sends the client nonce twice in its final SCRAM message;
 # Kafka's ScramSaslServer refuses that, and so do we.
 kcat_lib=$(kcat -V 2>&1 | grep -o 'librdkafka [0-9.]*' | cut -d' ' -f2)
