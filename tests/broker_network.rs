@@ -704,3 +704,36 @@ fn ssl_client_auth_required_lets_in_only_clients_with_a_certificate_from_the_tru
     let log = b.stop();
     assert!(log.contains("TLS handshake failed"), "{log}");
 }
+
+#[test]
+fn before_authentication_frames_are_limited_to_sasl_server_max_receive_size() {
+    let data = TempDir::new().unwrap();
+    let b = Broker::start_listeners(
+        data.path(),
+        &[
+            "listeners=SASL_PLAINTEXT://127.0.0.1:0",
+            "sasl.enabled.mechanisms=PLAIN",
+            &format!("listener.name.sasl_plaintext.plain.sasl.jaas.config={PLAIN_JAAS}"),
+            "sasl.server.max.receive.size=1000",
+        ],
+        1,
+    );
+    // 2000 bytes claimed before logging in: closed without reading them.
+    let mut c = Client::connect(b.port);
+    c.stream.write_all(&2000i32.to_be_bytes()).unwrap();
+    c.assert_closed();
+    // After logging in, the ordinary limit (socket.request.max.bytes) applies.
+    let mut c = Client::connect(b.port);
+    c.sasl_plain("alice", "alice-secret").unwrap();
+    let topic = "t".repeat(200);
+    let req = MetadataRequest::default().with_topics(Some(
+        (0..10)
+            .map(|i| {
+                MetadataRequestTopic::default()
+                    .with_name(Some(TopicName(s(&format!("{topic}{i}")))))
+            })
+            .collect(),
+    ));
+    assert_eq!(c.call(&req, 12).topics.len(), 10);
+    b.stop();
+}
