@@ -283,7 +283,8 @@ impl CommonArgs {
         if let Some(b) = sel.bootstrap_servers {
             return Ok(Backend::Remote(RemoteConfig::new(b, &client_props)?));
         }
-        if let Some(address) = crate::broker::serving_address(&sel.data_dir) {
+        if let Some(listeners) = crate::broker::serving_listeners(&sel.data_dir) {
+            let address = served_listener(&sel.data_dir, &listeners, &client_props)?;
             return Ok(Backend::Remote(RemoteConfig::new(address, &client_props)?));
         }
         Ok(Backend::Embedded(self.engine_with(&sel)?))
@@ -322,6 +323,45 @@ impl CommonArgs {
         }
         Ok(Engine::open(&sel.data_dir, config)?)
     }
+}
+
+/// Which listener of the `server-start` serving `data_dir` the tools use: the one whose
+/// protocol the client properties name (`security.protocol`), else a PLAINTEXT one. Without
+/// either, one line saying where the data dir is served and how to reach it.
+fn served_listener(
+    data_dir: &Path,
+    listeners: &[crate::broker::ServingListener],
+    props: &BTreeMap<String, String>,
+) -> anyhow::Result<String> {
+    use crate::broker::listener::SecurityProtocol;
+    let wanted = match props.get("security.protocol") {
+        Some(p) => SecurityProtocol::parse(p).ok_or_else(|| {
+            anyhow::anyhow!(
+                "security.protocol={p}: expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+            )
+        })?,
+        None => SecurityProtocol::Plaintext,
+    };
+    if let Some(l) = listeners.iter().find(|l| l.protocol == wanted) {
+        return Ok(l.address.clone());
+    }
+    let served: Vec<String> = listeners.iter().map(|l| l.to_string()).collect();
+    let example = listeners
+        .first()
+        .map(|l| l.address.clone())
+        .unwrap_or_else(|| "HOST:PORT".into());
+    if wanted == SecurityProtocol::Plaintext {
+        bail!(
+            "data dir {} is served by server-start on {} only; pass --bootstrap-server {example} with --command-config holding its security.protocol and credentials",
+            data_dir.display(),
+            served.join(", ")
+        );
+    }
+    bail!(
+        "data dir {} is served by server-start on {}, not on {wanted}; fix security.protocol in --command-config or pass --bootstrap-server",
+        data_dir.display(),
+        served.join(", ")
+    );
 }
 
 /// `--command-config` keys the embedded engine reads (not passed to a remote client).

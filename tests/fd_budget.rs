@@ -208,7 +208,7 @@ fn ok(out: &Output) -> String {
 fn thousands_of_partitions_under_ulimit_1024_through_the_broker_and_the_embedded_tools() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let broker = Broker::start_limited(&data, &[], LIMIT);
+    let broker = Broker::start_opts(&data, &[], 1, Some(LIMIT));
     let mut c = broker.connect();
     let started = Instant::now();
     let mut topics: Vec<(String, i32)> = (0..TOPICS).map(|i| (format!("many-{i:04}"), 1)).collect();

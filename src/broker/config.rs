@@ -1,6 +1,8 @@
 //! `server-start`'s settings: Kafka's `server.properties` keys that apply to one node, with
 //! `--override key=value` on top. ZooKeeper and KRaft controller keys are named in a warning and
-//! otherwise ignored, so Kafka's own `config/server.properties` starts the broker.
+//! otherwise ignored, so Kafka's own `config/server.properties` starts the broker. Listeners are
+//! read by [`super::listener`]; their `ssl.*`/`sasl.*` settings are kept for
+//! [`super::security`], which checks them when the broker starts.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -9,15 +11,28 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+use super::connection_quotas::{self, ConnectionLimits};
+use super::listener::{self, ListenerConfig};
+
+/// `sasl.server.max.receive.size`'s default: the largest frame before authentication.
+pub const SASL_SERVER_MAX_RECEIVE_SIZE: usize = 524_288;
+
 /// What the broker needs to know.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
-    /// Where to listen (`listeners`, PLAINTEXT only).
-    pub listen: SocketAddr,
-    /// Host and port clients are told to connect to (`advertised.listeners`).
-    pub advertised_host: String,
-    /// Port in `advertised.listeners`.
-    pub advertised_port: u16,
+    /// The listeners to serve (`listeners`, `advertised.listeners`,
+    /// `listener.security.protocol.map`, less `controller.listener.names`).
+    pub listeners: Vec<ListenerConfig>,
+    /// Controller listeners found in `listeners` and not served.
+    pub skipped_controller_listeners: Vec<String>,
+    /// `ssl.*`, `sasl.*` and `listener.name.*` settings, checked per listener at start.
+    pub security: BTreeMap<String, String>,
+    /// `connections.max.idle.ms`: a connection with no request for this long is closed.
+    pub connections_max_idle: Duration,
+    /// `max.connections`, `max.connections.per.ip`, `max.connections.per.ip.overrides`.
+    pub connection_limits: ConnectionLimits,
+    /// `sasl.server.max.receive.size`: the largest frame before SASL authentication.
+    pub sasl_server_max_receive_size: usize,
     /// The data dir (`log.dirs`, first entry; else `log.dir`; else the tools' default).
     pub data_dir: Option<PathBuf>,
     /// `node.id`.
@@ -53,9 +68,20 @@ pub struct BrokerConfig {
 impl Default for BrokerConfig {
     fn default() -> Self {
         BrokerConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 9092)),
-            advertised_host: "127.0.0.1".to_string(),
-            advertised_port: 9092,
+            listeners: vec![ListenerConfig {
+                name: "PLAINTEXT".into(),
+                protocol: listener::SecurityProtocol::Plaintext,
+                bind: SocketAddr::from(([127, 0, 0, 1], 9092)),
+                advertised: listener::Endpoint {
+                    host: "127.0.0.1".into(),
+                    port: 9092,
+                },
+            }],
+            skipped_controller_listeners: Vec::new(),
+            security: BTreeMap::new(),
+            connections_max_idle: Duration::from_millis(600_000),
+            connection_limits: ConnectionLimits::default(),
+            sasl_server_max_receive_size: SASL_SERVER_MAX_RECEIVE_SIZE,
             data_dir: None,
             node_id: 1,
             num_partitions: 1,
@@ -81,7 +107,6 @@ fn is_ignored_key(key: &str) -> bool {
         || key.starts_with("controller.")
         || key.starts_with("process.roles")
         || key.starts_with("inter.broker.")
-        || key.starts_with("listener.security.protocol.map")
         || key.starts_with("offsets.topic.")
         || key.starts_with("transaction.state.log.")
         || key == "share.coordinator.state.topic.replication.factor"
@@ -94,21 +119,6 @@ fn is_ignored_key(key: &str) -> bool {
         || key == "broker.id"
 }
 
-/// Parses `PLAINTEXT://host:port` (the first listener) into host and port.
-fn parse_listener(value: &str) -> anyhow::Result<(String, u16)> {
-    let first = value.split(',').next().unwrap_or_default().trim();
-    let (_, addr) = first
-        .split_once("://")
-        .with_context(|| format!("listener '{first}' is not of the form PLAINTEXT://host:port"))?;
-    let (host, port) = addr
-        .rsplit_once(':')
-        .with_context(|| format!("listener '{first}' has no port"))?;
-    let port = port
-        .parse()
-        .with_context(|| format!("listener '{first}': bad port '{port}'"))?;
-    Ok((host.trim_matches(['[', ']']).to_string(), port))
-}
-
 impl BrokerConfig {
     /// Builds the config from properties (file then overrides). Returns the ignored keys too.
     pub fn from_properties(
@@ -116,7 +126,9 @@ impl BrokerConfig {
     ) -> anyhow::Result<(Self, Vec<String>)> {
         let mut c = BrokerConfig::default();
         let mut ignored = Vec::new();
-        let mut advertised = None;
+        let listeners = listener::from_properties(props)?;
+        c.listeners = listeners.served;
+        c.skipped_controller_listeners = listeners.skipped_controllers;
         let num = |k: &str, v: &str| -> anyhow::Result<i64> {
             v.trim()
                 .parse()
@@ -125,30 +137,25 @@ impl BrokerConfig {
         for (k, v) in props {
             let v = v.trim();
             match k.as_str() {
-                "listeners" => {
-                    let (host, port) = parse_listener(v)?;
-                    let host = if host.is_empty() {
-                        "0.0.0.0".to_string()
-                    } else {
-                        host
-                    };
-                    let ip = if host == "localhost" {
-                        "127.0.0.1".to_string()
-                    } else {
-                        host.clone()
-                    };
-                    c.listen = format!("{ip}:{port}")
-                        .parse()
-                        .or_else(|_| format!("[{ip}]:{port}").parse())
-                        .with_context(|| format!("listeners={v}: cannot listen on '{host}'"))?;
-                    c.advertised_host = if host == "0.0.0.0" {
-                        "127.0.0.1".to_string()
-                    } else {
-                        host
-                    };
-                    c.advertised_port = port;
+                "listeners"
+                | "advertised.listeners"
+                | "listener.security.protocol.map"
+                | "controller.listener.names" => {}
+                k if super::security::is_security_key(k) => {
+                    c.security.insert(k.to_string(), v.to_string());
                 }
-                "advertised.listeners" => advertised = Some(parse_listener(v)?),
+                "connections.max.idle.ms" => {
+                    c.connections_max_idle = Duration::from_millis(num(k, v)?.max(1) as u64)
+                }
+                "max.connections" => {
+                    c.connection_limits.max_connections = num(k, v)?.max(0) as usize
+                }
+                "max.connections.per.ip" => {
+                    c.connection_limits.max_per_ip = num(k, v)?.max(0) as usize
+                }
+                "max.connections.per.ip.overrides" => {
+                    c.connection_limits.per_ip_overrides = connection_quotas::parse_overrides(v)?
+                }
                 "log.dirs" | "log.dir" => {
                     if k == "log.dirs" || c.data_dir.is_none() {
                         c.data_dir = v.split(',').next().map(|d| PathBuf::from(d.trim()));
@@ -237,10 +244,11 @@ impl BrokerConfig {
             crate::log::config::validate_entry(name, value)
                 .with_context(|| format!("server property for {name}"))?;
         }
-        if let Some((host, port)) = advertised {
-            c.advertised_host = host;
-            c.advertised_port = port;
+        if let Some(v) = c.security.get("sasl.server.max.receive.size") {
+            c.sasl_server_max_receive_size =
+                num("sasl.server.max.receive.size", v)?.max(1) as usize;
         }
+        ignored.extend(super::security::unknown_security_keys(&c.security));
         if c.num_partitions < 1 {
             bail!("num.partitions must be at least 1");
         }
@@ -266,6 +274,7 @@ mod tests {
             ("node.id", "1"),
             ("controller.quorum.bootstrap.servers", "localhost:9093"),
             ("listeners", "PLAINTEXT://:9092,CONTROLLER://:9093"),
+            ("controller.listener.names", "CONTROLLER"),
             ("advertised.listeners", "PLAINTEXT://localhost:9092"),
             ("log.dirs", "/tmp/kraft-combined-logs"),
             ("num.partitions", "3"),
@@ -276,10 +285,12 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let (c, ignored) = BrokerConfig::from_properties(&props).unwrap();
-        assert_eq!(c.listen, "0.0.0.0:9092".parse().unwrap());
+        assert_eq!(c.listeners.len(), 1);
+        assert_eq!(c.listeners[0].bind, "0.0.0.0:9092".parse().unwrap());
+        assert_eq!(c.listeners[0].advertised.to_string(), "localhost:9092");
         assert_eq!(
-            (c.advertised_host.as_str(), c.advertised_port),
-            ("localhost", 9092)
+            c.skipped_controller_listeners,
+            vec!["CONTROLLER".to_string()]
         );
         assert_eq!(c.data_dir, Some(PathBuf::from("/tmp/kraft-combined-logs")));
         assert_eq!(c.num_partitions, 3);

@@ -5,7 +5,17 @@ use kafka_protocol::messages::{ApiKey, RequestHeader, RequestKind, ResponseHeade
 use kafka_protocol::protocol::{Decodable, Encodable};
 
 use super::apis::{self, code};
+use super::listener::ServedListener;
 use super::state::BrokerState;
+
+/// Where a request came from: the peer and the listener it arrived on (whose advertised
+/// endpoint Metadata and FindCoordinator answer with).
+pub struct RequestContext<'a> {
+    /// The client's address.
+    pub peer: std::net::SocketAddr,
+    /// The listener.
+    pub listener: &'a ServedListener,
+}
 
 /// What to do after a request.
 pub enum Outcome {
@@ -19,7 +29,8 @@ pub enum Outcome {
     Close(String),
 }
 
-fn encode_frame(
+/// Encodes a response frame (header and body, without the size prefix).
+pub fn encode_response(
     correlation_id: i32,
     api_key: ApiKey,
     version: i16,
@@ -38,7 +49,7 @@ fn encode_frame(
 }
 
 fn encode(correlation_id: i32, api_key: ApiKey, version: i16, body: ResponseKind) -> Outcome {
-    match encode_frame(correlation_id, api_key, version, body) {
+    match encode_response(correlation_id, api_key, version, body) {
         Ok(frame) => Outcome::Respond(frame),
         Err(e) => Outcome::Close(e),
     }
@@ -47,7 +58,7 @@ fn encode(correlation_id: i32, api_key: ApiKey, version: i16, body: ResponseKind
 /// A Fetch response whose file-backed records are spliced in at send time.
 fn encode_fetch(correlation_id: i32, version: i16, reply: apis::fetch::FetchReply) -> Outcome {
     let body = ResponseKind::Fetch(reply.response);
-    let frame = match encode_frame(correlation_id, ApiKey::Fetch, version, body) {
+    let frame = match encode_response(correlation_id, ApiKey::Fetch, version, body) {
         Ok(frame) => frame,
         Err(e) => return Outcome::Close(e),
     };
@@ -83,8 +94,10 @@ fn old_produce(state: &BrokerState, correlation_id: i32, body: Bytes, version: i
     }
 }
 
-/// Handles one request frame from `peer`.
-pub async fn handle(state: &BrokerState, peer: std::net::SocketAddr, mut frame: Bytes) -> Outcome {
+/// Handles one request frame.
+pub async fn handle(state: &BrokerState, ctx: &RequestContext<'_>, mut frame: Bytes) -> Outcome {
+    let peer = ctx.peer;
+    let endpoint = &ctx.listener.config.advertised;
     if frame.len() < 8 {
         return Outcome::Close(format!(
             "request of {} bytes is shorter than a header",
@@ -132,7 +145,7 @@ pub async fn handle(state: &BrokerState, peer: std::net::SocketAddr, mut frame: 
             ResponseKind::ApiVersions(apis::api_versions::handle(code::NONE))
         }
         RequestKind::Metadata(r) => {
-            ResponseKind::Metadata(apis::metadata::handle(state, r, version))
+            ResponseKind::Metadata(apis::metadata::handle(state, endpoint, r, version))
         }
         RequestKind::Produce(r) => match apis::produce::handle(state, r, version) {
             Some(resp) => ResponseKind::Produce(resp),
@@ -145,9 +158,9 @@ pub async fn handle(state: &BrokerState, peer: std::net::SocketAddr, mut frame: 
         RequestKind::ListOffsets(r) => {
             ResponseKind::ListOffsets(apis::list_offsets::handle(state, r, version))
         }
-        RequestKind::FindCoordinator(r) => {
-            ResponseKind::FindCoordinator(apis::find_coordinator::handle(state, r, version))
-        }
+        RequestKind::FindCoordinator(r) => ResponseKind::FindCoordinator(
+            apis::find_coordinator::handle(state, endpoint, r, version),
+        ),
         RequestKind::CreateTopics(r) => {
             ResponseKind::CreateTopics(apis::create_topics::handle(state, r, version))
         }
@@ -172,9 +185,9 @@ pub async fn handle(state: &BrokerState, peer: std::net::SocketAddr, mut frame: 
         RequestKind::CreatePartitions(r) => {
             ResponseKind::CreatePartitions(apis::create_partitions::handle(state, r, version))
         }
-        RequestKind::DescribeCluster(r) => {
-            ResponseKind::DescribeCluster(apis::describe_cluster::handle(state, r, version))
-        }
+        RequestKind::DescribeCluster(r) => ResponseKind::DescribeCluster(
+            apis::describe_cluster::handle(state, endpoint, r, version),
+        ),
         RequestKind::JoinGroup(r) => {
             let client_id = header.client_id.as_deref().unwrap_or("");
             ResponseKind::JoinGroup(
@@ -208,6 +221,30 @@ pub async fn handle(state: &BrokerState, peer: std::net::SocketAddr, mut frame: 
         RequestKind::OffsetDelete(r) => {
             ResponseKind::OffsetDelete(apis::offset_delete::handle(state, r, version))
         }
+        // Authentication happens before requests reach here (security::sasl): on a listener
+        // without SASL, or after it, these are out of place, as Kafka answers.
+        RequestKind::SaslHandshake(_) => {
+            let mut r = kafka_protocol::messages::SaslHandshakeResponse::default();
+            r.error_code = code::ILLEGAL_SASL_STATE;
+            ResponseKind::SaslHandshake(r)
+        }
+        RequestKind::SaslAuthenticate(_) => {
+            let mut r = kafka_protocol::messages::SaslAuthenticateResponse::default();
+            r.error_code = code::ILLEGAL_SASL_STATE;
+            r.error_message = Some(kafka_protocol::protocol::StrBytes::from_static_str(
+                "SaslAuthenticate request received after successful authentication",
+            ));
+            ResponseKind::SaslAuthenticate(r)
+        }
+        RequestKind::DescribeClientQuotas(r) => {
+            ResponseKind::DescribeClientQuotas(apis::describe_client_quotas::handle(r))
+        }
+        RequestKind::DescribeUserScramCredentials(r) => ResponseKind::DescribeUserScramCredentials(
+            apis::describe_user_scram_credentials::handle(&ctx.listener.credentials, r),
+        ),
+        RequestKind::AlterUserScramCredentials(r) => ResponseKind::AlterUserScramCredentials(
+            apis::alter_user_scram_credentials::handle(&ctx.listener.credentials, r),
+        ),
         other => return Outcome::Close(format!("{:?} has no handler", other)),
     };
     encode(correlation_id, api_key, version, body)

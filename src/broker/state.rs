@@ -39,6 +39,8 @@ struct Inner {
     coordinator: Arc<super::coordinator::GroupCoordinator>,
     /// When this broker started, ms since the epoch.
     started_ms: i64,
+    /// Set once shutdown begins: parked requests (long-poll fetches) answer at once.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl BrokerState {
@@ -59,6 +61,7 @@ impl BrokerState {
                 producers,
                 coordinator,
                 started_ms: crate::log::unified::now_ms(),
+                shutdown: tokio::sync::watch::Sender::new(false),
             }),
         })
     }
@@ -172,6 +175,17 @@ impl BrokerState {
     /// The group coordinator.
     pub fn coordinator(&self) -> &super::coordinator::GroupCoordinator {
         &self.inner.coordinator
+    }
+
+    /// Starts shutdown: every [`shutting_down`](Self::shutting_down) resolves.
+    pub fn begin_shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    /// Resolves once shutdown has begun (at once if it already has).
+    pub async fn shutting_down(&self) {
+        let mut rx = self.inner.shutdown.subscribe();
+        let _ = rx.wait_for(|down| *down).await;
     }
 
     /// Wakes waiting fetches.

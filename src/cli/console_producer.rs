@@ -513,13 +513,33 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
                 Chunk::Records(records, bytes) => {
                     for r in records {
                         sent_lines.set(sent_lines.get() + 1);
-                        if let Err(e) = producer.send(&topic, None, r) {
-                            return Err(write_failure(
-                                e,
-                                producer.acknowledged(),
-                                sent_lines.get(),
-                                keyed,
-                            ));
+                        match producer.send(&topic, None, r) {
+                            Ok(_) => {}
+                            // This record is refused, not a write: keep the lines before it,
+                            // as after a parse error.
+                            Err(
+                                e @ (crate::Error::RecordTooLarge { .. }
+                                | crate::Error::UnknownPartition { .. }),
+                            ) => {
+                                producer.flush().map_err(|e| {
+                                    write_failure(
+                                        e,
+                                        producer.acknowledged(),
+                                        sent_lines.get() - 1,
+                                        keyed,
+                                    )
+                                })?;
+                                return Err(anyhow::Error::from(e)
+                                    .context(format!("line {}", sent_lines.get())));
+                            }
+                            Err(e) => {
+                                return Err(write_failure(
+                                    e,
+                                    producer.acknowledged(),
+                                    sent_lines.get(),
+                                    keyed,
+                                ));
+                            }
                         }
                     }
                     let flushed = if interactive {

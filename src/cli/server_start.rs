@@ -3,11 +3,16 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
 
-use crate::broker::{self, BrokerConfig, BrokerState};
+use crate::broker::listener::{SecurityProtocol, ServedListener};
+use crate::broker::security::credentials::CredentialStore;
+use crate::broker::security::sasl::Mechanism;
+use crate::broker::server::BoundListener;
+use crate::broker::{self, BrokerConfig, BrokerState, ServingListener};
 use crate::config::parse_key_value;
 use crate::engine::{Engine, EngineConfig};
 
@@ -31,6 +36,8 @@ pub fn run(args: ServerStartArgs) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal, not in a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let mut props: BTreeMap<String, String> = match &args.properties {
         Some(p) => crate::config::read_properties(p)?,
@@ -44,6 +51,18 @@ pub fn run(args: ServerStartArgs) -> anyhow::Result<ExitCode> {
             ignored.join(", ")
         );
     }
+    for name in &config.skipped_controller_listeners {
+        tracing::info!(
+            "not serving listener {name} (controller.listener.names): a single embedded node has no controller quorum"
+        );
+    }
+    // Every listener's security is checked before anything is opened or bound.
+    let mut secured = Vec::new();
+    for l in &config.listeners {
+        let security = broker::security::for_listener(&config.security, l)
+            .with_context(|| format!("listener {}://{}", l.name, l.bind))?;
+        secured.push((l.clone(), security));
+    }
     let data_dir = broker::data_dir(&config)?;
     let engine = Engine::open(
         &data_dir,
@@ -54,37 +73,97 @@ pub fn run(args: ServerStartArgs) -> anyhow::Result<ExitCode> {
             max_partitions_per_request: config.max_partitions_per_request,
         },
     )?;
+    let credentials = Arc::new(CredentialStore::open(&data_dir)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let mut config = config;
-    let listener = runtime.block_on(async {
-        tokio::net::TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))
-    })?;
-    let local = listener.local_addr()?;
-    // Port 0 picks a free port; clients must be told the real one.
-    if config.advertised_port == 0 {
-        config.advertised_port = local.port();
+    let mut bound = Vec::new();
+    for (mut l, security) in secured {
+        let socket = runtime.block_on(async {
+            tokio::net::TcpListener::bind(l.bind)
+                .await
+                .with_context(|| format!("cannot listen on {} (listener {})", l.bind, l.name))
+        })?;
+        let local = socket.local_addr()?;
+        // Port 0 picks a free port; clients must be told the real one.
+        if l.advertised.port == 0 {
+            l.advertised.port = local.port();
+        }
+        if l.protocol == SecurityProtocol::Plaintext && !local.ip().is_loopback() {
+            tracing::warn!(
+                "listener {} on {local} is PLAINTEXT: anyone who can reach it reads and writes every topic without authentication or encryption",
+                l.name
+            );
+        }
+        bound.push((local, l, security, socket));
     }
-    let advertised = format!("{}:{}", config.advertised_host, config.advertised_port);
-    let _claim = broker::claim_data_dir(&data_dir, &advertised)?;
+    config.listeners = bound.iter().map(|(_, l, _, _)| l.clone()).collect();
+    let plaintext = bound
+        .iter()
+        .any(|(_, l, _, _)| l.protocol == SecurityProtocol::Plaintext);
+    let scram = bound.iter().any(|(_, _, s, _)| {
+        s.sasl.as_ref().is_some_and(|s| {
+            s.mechanisms
+                .iter()
+                .any(|m| matches!(m, Mechanism::Scram(_)))
+        })
+    });
+    if plaintext && scram {
+        tracing::warn!(
+            "SCRAM users can be altered by any client of the PLAINTEXT listener (there is no authorizer, as in Kafka without authorizer.class.name)"
+        );
+    }
+    let serving: Vec<ServingListener> = bound
+        .iter()
+        .map(|(_, l, _, _)| ServingListener {
+            name: l.name.clone(),
+            protocol: l.protocol,
+            address: l.advertised.to_string(),
+        })
+        .collect();
+    let _claim = broker::claim_data_dir(&data_dir, &serving)?;
     let engine = engine.into_exclusive()?;
     // What an interrupted topic creation or deletion left behind (the previous run was killed).
     if let Err(e) = engine.remove_orphans() {
         tracing::warn!(error = %e, "cannot clean up the data dir's orphan partition directories");
     }
     let state = BrokerState::new(engine, config.clone())?;
+    let mut lines = Vec::new();
+    let listeners: Vec<BoundListener> = bound
+        .into_iter()
+        .map(|(local, l, security, socket)| {
+            let kind = if l.name == l.protocol.name() {
+                l.protocol.to_string()
+            } else {
+                format!("{} as {}", l.protocol, l.name)
+            };
+            lines.push(format!(
+                "streamlog broker listening on {local} ({kind}, advertised as {}), data in {}",
+                l.advertised,
+                data_dir.display()
+            ));
+            BoundListener {
+                socket,
+                listener: Arc::new(ServedListener {
+                    config: l,
+                    security,
+                    credentials: credentials.clone(),
+                }),
+            }
+        })
+        .collect();
     runtime.block_on(async {
-        println!(
-            "streamlog broker listening on {local} (PLAINTEXT, advertised as {advertised}), data in {}",
-            data_dir.display()
-        );
+        for line in &lines {
+            println!("{line}");
+        }
         let shutdown = async {
             use tokio::signal::unix::{SignalKind, signal};
-            match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
                 (Ok(mut int), Ok(mut term)) => {
                     tokio::select! {
                         _ = int.recv() => {},
@@ -94,7 +173,7 @@ pub fn run(args: ServerStartArgs) -> anyhow::Result<ExitCode> {
                 _ => std::future::pending::<()>().await,
             }
         };
-        broker::server::run(state.clone(), listener, shutdown).await;
+        broker::server::run(state.clone(), listeners, shutdown).await;
         anyhow::Ok(())
     })?;
     // Flush every log and mark it cleanly closed.

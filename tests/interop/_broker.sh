@@ -23,7 +23,9 @@ fi
 trap 'fail "$script" "timed out after $limit s"' TERM
 
 # Starts server-start on a free port with a temp data dir and any extra overrides; sets $b
-# (host:port), $pid, $work and $stderr_file. Killed on exit if still running.
+# (host:port of the first listener), $pid, $work and $stderr_file. Killed on exit if still
+# running. With BROKER_LISTENERS=N (overrides naming N listeners) it reads one startup line per
+# listener and sets port_of[PROTOCOL] for each.
 start_broker() {
     [[ -x $bin ]] || fail setup "$bin is not built (cargo build --bins), or set SERVER_START"
     work=$(mktemp -d -t "streamlog-$script-XXXXXX")
@@ -42,6 +44,14 @@ start_broker() {
     [[ $first =~ ^streamlog\ broker\ listening\ on\ 127\.0\.0\.1:([0-9]+)\  ]] ||
         fail setup "unexpected first line: $first"
     b=127.0.0.1:${BASH_REMATCH[1]}
+    declare -gA port_of=()
+    local line=$first i
+    for ((i = 1; ; i++)); do
+        [[ $line =~ 127\.0\.0\.1:([0-9]+)\ \(([A-Z_]+)[,\ ] ]] || fail setup "unexpected listener line: $line"
+        port_of[${BASH_REMATCH[2]}]=${BASH_REMATCH[1]}
+        ((i < ${BROKER_LISTENERS:-1})) || break
+        read -r -t 30 line <&3 || fail setup "server-start printed $i of ${BROKER_LISTENERS} listener lines"
+    done
 }
 
 stop_now() {

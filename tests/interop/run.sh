@@ -17,7 +17,7 @@ failed=0
 
 scripts=("$@")
 if [[ ${#scripts[@]} == 0 ]]; then
-    for s in kcat.sh kafka_python.py confluent_kafka.py java_tools.sh kafkajs.sh streamlog_tools.sh; do
+    for s in kcat.sh kafka_python.py confluent_kafka.py java_tools.sh kafkajs.sh streamlog_tools.sh secure_broker.sh; do
         scripts+=("$here/$s")
     done
 fi

@@ -4,11 +4,13 @@ use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
 use kafka_protocol::messages::{BrokerId, DescribeClusterRequest, DescribeClusterResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use super::super::listener::Endpoint;
 use super::super::state::BrokerState;
 
-/// The response.
+/// The response; the broker is described by the request's listener's advertised endpoint.
 pub fn handle(
     state: &BrokerState,
+    endpoint: &Endpoint,
     req: DescribeClusterRequest,
     version: i16,
 ) -> DescribeClusterResponse {
@@ -21,8 +23,8 @@ pub fn handle(
     }
     let mut b = DescribeClusterBroker::default();
     b.broker_id = BrokerId(c.node_id);
-    b.host = StrBytes::from_string(c.advertised_host.clone());
-    b.port = c.advertised_port as i32;
+    b.host = StrBytes::from_string(endpoint.host.clone());
+    b.port = endpoint.port as i32;
     r.brokers = vec![b];
     r
 }

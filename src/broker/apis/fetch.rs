@@ -210,21 +210,31 @@ fn fetch_once(state: &BrokerState, req: &FetchRequest, version: i16) -> (FetchRe
     (reply, total)
 }
 
-/// The response, after waiting up to `max_wait_ms` for `min_bytes`.
+/// The longest a Fetch is parked, whatever `max_wait_ms` it asks for: the broker never waits
+/// unboundedly on a number the client chose. Clients ask for 500 ms (Java, librdkafka) to 5 s.
+pub const MAX_WAIT_CAP: Duration = Duration::from_secs(30);
+
+/// The response, after waiting up to `max_wait_ms` (at most [`MAX_WAIT_CAP`]) for `min_bytes`.
+/// A broker shutting down answers at once with what there is, as Kafka's purgatory does.
 pub async fn handle(state: &BrokerState, req: FetchRequest, version: i16) -> FetchReply {
-    let deadline = Instant::now() + Duration::from_millis(req.max_wait_ms.max(0) as u64);
+    let wait = Duration::from_millis(req.max_wait_ms.max(0) as u64).min(MAX_WAIT_CAP);
+    let deadline = Instant::now() + wait;
+    let shutting_down = state.shutting_down();
+    tokio::pin!(shutting_down);
+    let mut stopping = false;
     loop {
         let appended = state.appended();
         tokio::pin!(appended);
         appended.as_mut().enable();
         let (resp, bytes) = fetch_once(state, &req, version);
         let now = Instant::now();
-        if bytes >= req.min_bytes.max(1) as usize || now >= deadline {
+        if stopping || bytes >= req.min_bytes.max(1) as usize || now >= deadline {
             return resp;
         }
         tokio::select! {
             _ = appended => {}
             _ = tokio::time::sleep(deadline - now) => {}
+            _ = &mut shutting_down => stopping = true,
         }
     }
 }

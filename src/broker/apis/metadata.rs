@@ -9,6 +9,7 @@ use kafka_protocol::messages::metadata_response::{
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse};
 use kafka_protocol::protocol::StrBytes;
 
+use super::super::listener::Endpoint;
 use super::super::state::BrokerState;
 use super::{code, topic_name};
 use crate::engine::TopicMetadata;
@@ -82,13 +83,20 @@ fn lookup(
 }
 
 /// The response.
-pub fn handle(state: &BrokerState, req: MetadataRequest, version: i16) -> MetadataResponse {
+/// The broker is described by `endpoint`, the advertised endpoint of the listener the request
+/// arrived on, as Kafka answers per listener name.
+pub fn handle(
+    state: &BrokerState,
+    endpoint: &Endpoint,
+    req: MetadataRequest,
+    version: i16,
+) -> MetadataResponse {
     let c = state.config();
     let mut r = MetadataResponse::default();
     let mut broker = MetadataResponseBroker::default();
     broker.node_id = BrokerId(c.node_id);
-    broker.host = StrBytes::from_string(c.advertised_host.clone());
-    broker.port = c.advertised_port as i32;
+    broker.host = StrBytes::from_string(endpoint.host.clone());
+    broker.port = endpoint.port as i32;
     r.brokers = vec![broker];
     if version >= 2 {
         r.cluster_id = Some(StrBytes::from_string(state.cluster_id().to_string()));

@@ -1,6 +1,7 @@
 //! One module per Kafka API the broker serves, and the table of versions it advertises.
 //! Nothing is advertised that is not served.
 
+pub mod alter_user_scram_credentials;
 pub mod api_versions;
 pub mod configs;
 pub mod create_partitions;
@@ -8,8 +9,10 @@ pub mod create_topics;
 pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_topics;
+pub mod describe_client_quotas;
 pub mod describe_cluster;
 pub mod describe_groups;
+pub mod describe_user_scram_credentials;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
@@ -58,6 +61,13 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
+    // SASL listeners (broker::security::sasl); elsewhere answered with ILLEGAL_SASL_STATE.
+    (ApiKey::SaslHandshake, 0, 1),
+    (ApiKey::SaslAuthenticate, 0, 2),
+    // SCRAM users, as `kafka-configs --entity-type users` manages them.
+    (ApiKey::DescribeClientQuotas, 0, 1),
+    (ApiKey::DescribeUserScramCredentials, 0, 0),
+    (ApiKey::AlterUserScramCredentials, 0, 0),
 ];
 
 /// The served version range of an API, if it is served.
@@ -120,4 +130,14 @@ pub mod code {
     pub const FENCED_INSTANCE_ID: i16 = 82;
     /// GROUP_SUBSCRIBED_TO_TOPIC.
     pub const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
+    /// UNSUPPORTED_SASL_MECHANISM.
+    pub const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
+    /// ILLEGAL_SASL_STATE.
+    pub const ILLEGAL_SASL_STATE: i16 = 34;
+    /// RESOURCE_NOT_FOUND.
+    pub const RESOURCE_NOT_FOUND: i16 = 91;
+    /// DUPLICATE_RESOURCE.
+    pub const DUPLICATE_RESOURCE: i16 = 92;
+    /// UNACCEPTABLE_CREDENTIAL.
+    pub const UNACCEPTABLE_CREDENTIAL: i16 = 93;
 }
