@@ -71,7 +71,7 @@ impl FrameReader {
     /// Reads frames from `read`, refusing any larger than `max_frame` at the time it starts.
     pub fn new(read: Box<dyn AsyncRead + Send + Unpin>, max_frame: Arc<AtomicUsize>) -> Self {
         FrameReader {
-            reader: BufReader::with_capacity(16 * 1024, read),
+            reader: BufReader::with_capacity(4 * 1024, read),
             max_frame,
         }
     }
