@@ -1002,3 +1002,100 @@ fn every_acknowledged_produce_is_readable_after_kill_9() {
     assert_eq!(produce_ok(&mut c, "acked", 0, batch(&["after"])), end);
     b.stop();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bounded work per request.
+
+const POLICY_VIOLATION: i16 = 44;
+
+/// Partition directories (anything with a log state file) under the data dir.
+fn partition_dirs(data: &std::path::Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(data)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join(".streamlog-state").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_request_for_two_billion_partitions_is_refused_before_anything_touches_the_disk() {
+    let dir = TempDir::new().unwrap();
+    let b = Broker::start(dir.path(), &[]);
+    let mut c = b.connect();
+    let started = Instant::now();
+    assert_eq!(
+        create_topic(&mut c, "huge", i32::MAX, &[]),
+        POLICY_VIOLATION,
+        "2^31-1 partitions"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The whole request is refused, as Kafka's controller refuses an oversized batch: a small
+    // topic beside the huge one is not created either.
+    let req = CreateTopicsRequest::default()
+        .with_timeout_ms(30_000)
+        .with_topics(vec![
+            CreatableTopic::default()
+                .with_name(name("small"))
+                .with_num_partitions(1)
+                .with_replication_factor(1),
+            CreatableTopic::default()
+                .with_name(name("big"))
+                .with_num_partitions(10_000)
+                .with_replication_factor(1),
+        ]);
+    let resp = c.call(&req, 7);
+    for t in &resp.topics {
+        assert_eq!(t.error_code, POLICY_VIOLATION, "{}", t.name.0);
+        let msg = t.error_message.as_deref().unwrap_or_default();
+        assert!(
+            msg.contains("excessively large") && msg.contains("max.partitions.per.request"),
+            "{msg}"
+        );
+    }
+    assert!(partition_dirs(dir.path()).is_empty(), "nothing on disk");
+    // Growing a topic is bounded the same way.
+    create_topic_ok(&mut c, "grows", 1);
+    let req = kafka_protocol::messages::CreatePartitionsRequest::default()
+        .with_timeout_ms(30_000)
+        .with_topics(vec![
+            kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic::default()
+                .with_name(name("grows"))
+                .with_count(i32::MAX),
+        ]);
+    let resp = c.call(&req, 3);
+    assert_eq!(resp.results[0].error_code, POLICY_VIOLATION);
+    assert_eq!(partition_dirs(dir.path()), ["grows-0"]);
+    // The broker is still serving, and the bound is a setting.
+    b.stop();
+    let b = Broker::start(dir.path(), &["max.partitions.per.request=3"]);
+    let mut c = b.connect();
+    assert_eq!(create_topic(&mut c, "four", 4, &[]), POLICY_VIOLATION);
+    create_topic_ok(&mut c, "three", 3);
+    b.stop();
+}
+
+#[test]
+fn partition_directories_an_interrupted_creation_left_are_removed_at_start() {
+    let dir = TempDir::new().unwrap();
+    let b = Broker::start(dir.path(), &[]);
+    let mut c = b.connect();
+    create_topic_ok(&mut c, "kept", 2);
+    b.stop();
+    // What a kill -9 in the middle of creating "ghost" (and of deleting a topic) leaves behind.
+    for d in ["ghost-0", "ghost-1", "kept-7"] {
+        std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        std::fs::write(dir.path().join(d).join(".streamlog-state"), b"").unwrap();
+    }
+    std::fs::create_dir_all(dir.path().join("old-0.0123456789abcdef-delete")).unwrap();
+    let b = Broker::start(dir.path(), &[]);
+    assert_eq!(partition_dirs(dir.path()), ["kept-0", "kept-1"]);
+    assert!(!dir.path().join("old-0.0123456789abcdef-delete").exists());
+    assert!(
+        b.log()
+            .contains("removing a partition directory no topic owns")
+    );
+    b.stop();
+}

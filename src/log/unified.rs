@@ -270,6 +270,8 @@ pub struct UnifiedLog {
     published: Mutex<LogState>,
     /// Set while appends fail on a storage error, so it is logged once rather than per request.
     failing: AtomicBool,
+    /// The same for reads.
+    read_failing: AtomicBool,
     /// Set once closed; dropping does nothing more.
     closed: AtomicBool,
 }
@@ -415,6 +417,7 @@ impl UnifiedLog {
             }),
             published: Mutex::new(LogState::empty(0)),
             failing: AtomicBool::new(false),
+            read_failing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         };
         match mode {
@@ -1310,6 +1313,12 @@ impl UnifiedLog {
     /// # Errors
     /// `OffsetOutOfRange` below the log start offset or past the log end offset.
     pub fn locate(&self, offset: i64) -> Result<Position> {
+        let located = self.locate_inner(offset);
+        self.note_read(&located);
+        located
+    }
+
+    fn locate_inner(&self, offset: i64) -> Result<Position> {
         let state = self.state()?;
         if offset < state.log_start_offset || offset > state.log_end_offset {
             return Err(self.out_of_range(offset, &state));
@@ -1385,6 +1394,30 @@ impl UnifiedLog {
     /// `OffsetOutOfRange` if retention removed `pos`, `CorruptRecord` on a batch that fails its
     /// CRC (a corrupt batch is never returned as data).
     pub fn read(&self, pos: Position, max_bytes: usize) -> Result<FetchData> {
+        let read = self.read_inner(pos, max_bytes);
+        self.note_read(&read);
+        read
+    }
+
+    /// Logs a storage error of a read at error level, once per failing spell of the partition.
+    fn note_read<T>(&self, result: &Result<T>) {
+        match result {
+            Err(e @ Error::Io { .. }) => {
+                if handles::is_fd_exhaustion(e) {
+                    handles::report_exhaustion(e);
+                } else if !self.read_failing.swap(true, Ordering::Relaxed) {
+                    tracing::error!(topic = %self.topic, partition = self.partition, "read failed: {e}");
+                }
+            }
+            Ok(_) if self.read_failing.load(Ordering::Relaxed) => {
+                self.read_failing.store(false, Ordering::Relaxed);
+                tracing::info!(topic = %self.topic, partition = self.partition, "reads succeed again");
+            }
+            _ => {}
+        }
+    }
+
+    fn read_inner(&self, pos: Position, max_bytes: usize) -> Result<FetchData> {
         let state = self.state()?;
         let (records, next) = match self.seek_readable(pos, &state)? {
             Readable::End(pos) => (Bytes::new(), pos),
@@ -1404,6 +1437,17 @@ impl UnifiedLog {
     /// headers alone and is not CRC-checked here (Kafka does not check on fetch either; the
     /// consumer checks, and recovery checks after a crash).
     pub fn read_records(
+        &self,
+        pos: Position,
+        max_bytes: usize,
+        copy_below: usize,
+    ) -> Result<FetchSlice> {
+        let read = self.read_records_inner(pos, max_bytes, copy_below);
+        self.note_read(&read);
+        read
+    }
+
+    fn read_records_inner(
         &self,
         pos: Position,
         max_bytes: usize,
