@@ -64,26 +64,24 @@ pub fn expire_offsets(state: &BrokerState, now_ms: i64) -> usize {
                 continue;
             }
         };
-        let mut left = committed.len();
-        for ((topic, partition), c) in &committed {
-            if !is_expired(c, topic, &view, now_ms, retention_ms, state.started_ms()) {
-                continue;
+        let expired: Vec<_> = committed
+            .iter()
+            .filter(|((topic, _), c)| {
+                is_expired(c, topic, &view, now_ms, retention_ms, state.started_ms())
+            })
+            .map(|(tp, c)| (tp.clone(), c.clone()))
+            .collect();
+        // One write per group; a commit that landed since the listing is not the one that
+        // expired and stays.
+        let gone = match store.remove_if_unchanged(&group, &expired) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(%group, error = %e, "cannot expire offsets");
+                0
             }
-            // A commit that landed since the listing is not the one that expired.
-            if !matches!(store.committed_one(&group, topic, *partition), Ok(Some(now)) if now == *c)
-            {
-                continue;
-            }
-            match store.delete_offset(&group, topic, *partition) {
-                Ok(_) => {
-                    removed += 1;
-                    left -= 1;
-                }
-                Err(e) => {
-                    tracing::warn!(%group, %topic, partition, error = %e, "cannot expire offset")
-                }
-            }
-        }
+        };
+        removed += gone;
+        let left = committed.len() - gone;
         if left == 0
             && matches!(
                 view,

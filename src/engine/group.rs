@@ -333,6 +333,28 @@ impl Groups {
         })
     }
 
+    /// Removes the given commits in one write, each only if it is still the partition's commit
+    /// (one made since is kept); the number removed. Offset expiration uses it.
+    pub fn remove_if_unchanged(
+        &self,
+        group: &str,
+        expired: &[(TopicPartition, CommittedOffset)],
+    ) -> Result<usize> {
+        if expired.is_empty() || !self.group_dir(group).exists() {
+            return Ok(0);
+        }
+        self.update_offsets(group, true, |all| {
+            let mut removed = 0;
+            for (tp, c) in expired {
+                if all.get(tp) == Some(c) {
+                    all.remove(tp);
+                    removed += 1;
+                }
+            }
+            removed
+        })
+    }
+
     /// Removes one partition's committed offset; true if there was one.
     pub fn delete_offset(&self, group: &str, topic: &str, partition: i32) -> Result<bool> {
         Ok(self

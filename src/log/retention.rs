@@ -24,7 +24,7 @@ pub fn apply(dir: &Path, state: &mut LogState, config: &LogConfig, now: i64) -> 
     let mut doomed = 0usize;
     if config.retention_ms >= 0 {
         for &base in &closed {
-            if now - largest_timestamp(dir, base)? > config.retention_ms {
+            if now.saturating_sub(largest_timestamp(dir, base)?) > config.retention_ms {
                 doomed += 1;
             } else {
                 break;
@@ -47,7 +47,9 @@ pub fn apply(dir: &Path, state: &mut LogState, config: &LogConfig, now: i64) -> 
     if doomed == 0 {
         return Ok(Vec::new());
     }
-    let next_base = bases[doomed];
+    // The first segment kept (the active one if every closed one goes, even if its file is
+    // missing).
+    let next_base = bases.get(doomed).copied().unwrap_or(state.active_base);
     state.log_start_offset = state.log_start_offset.max(next_base);
     if state.recovery_segment < next_base {
         state.recovery_segment = next_base;

@@ -109,14 +109,18 @@ pub struct ScanSummary {
 
 /// Reads the batches of `file` from byte `from` to `end` in large chunks, checking CRCs, and
 /// calls `visit(position, header)` for each valid one. Stops at the first invalid or incomplete
-/// batch and reports where valid data ends.
+/// batch and reports where valid data ends. A batch whose offsets do not follow the previous
+/// one's (the first must start at `min_offset` or later) is invalid too: the base offset lies
+/// outside the CRC, and a log whose offsets go backwards would hand out an offset twice.
 pub fn scan(
     file: &File,
     path: &Path,
     from: u64,
     end: u64,
+    min_offset: i64,
     mut visit: impl FnMut(u64, &BatchHeader) -> Result<()>,
 ) -> Result<ScanSummary> {
+    let mut next_min = min_offset;
     const CHUNK: usize = 1 << 20;
     let mut summary = ScanSummary {
         valid_size: from,
@@ -162,10 +166,14 @@ pub fn scan(
             )?;
         }
         let rel = (pos - buf_start) as usize;
-        if buf.len() < rel + size || batch::validate(&buf[rel..rel + size]).is_err() {
+        if buf.len() < rel + size
+            || batch::validate(&buf[rel..rel + size]).is_err()
+            || header.base_offset < next_min
+        {
             summary.stopped_early = true;
             break;
         }
+        next_min = header.next_offset();
         visit(pos, &header)?;
         if summary.first_timestamp.is_none() && from == 0 {
             summary.first_timestamp = Some(header.max_timestamp);

@@ -135,6 +135,10 @@ impl LogState {
     /// Decodes `b` (a whole current file, or the 112 bytes of an old one). None when it is not
     /// a state file or its CRC does not match.
     fn decode(b: &[u8]) -> Option<Self> {
+        Self::decode_fields(b)
+    }
+
+    fn decode_fields(b: &[u8]) -> Option<Self> {
         if b.len() < OLD_STATE_LEN || &b[0..4] != MAGIC {
             return None;
         }
@@ -167,6 +171,26 @@ impl LogState {
             generation: f(11) as u64,
             producer_end: (current && b[5] == 1).then(|| f(12)),
         })
+        .filter(LogState::consistent)
+    }
+
+    /// The fields agree with one another (offsets in order, sizes not negative). A state that
+    /// does not is treated as damaged, and the log is recovered from its segments instead of
+    /// being appended to from impossible positions.
+    fn consistent(&self) -> bool {
+        self.active_base >= 0
+            && self.log_start_offset >= 0
+            && self.log_start_offset <= self.log_end_offset
+            && self.active_base <= self.log_end_offset
+            && self.log_end_offset - self.active_base <= u32::MAX as i64
+            && (self.active_size as i64) >= 0
+            && self.recovery_segment <= self.active_base
+            && (self.recovery_position as i64) >= 0
+            && (self.bytes_since_index as i64) >= 0
+            && (self.max_timestamp < 0
+                || (self.max_timestamp_offset >= self.active_base
+                    && self.max_timestamp_offset < self.log_end_offset.max(self.active_base + 1)))
+            && self.producer_end.is_none_or(|e| e >= 0)
     }
 
     /// Reads the state; `None` if the file is empty, not a state file, or damaged. A read that
