@@ -8,7 +8,9 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use crate::client::embedded::{EmbeddedAdmin, EmbeddedConsumer, EmbeddedProducer};
-use crate::client::remote::{RemoteAdmin, RemoteConfig, RemoteConsumer, RemoteProducer};
+use crate::client::remote::RemoteConfig;
+#[cfg(feature = "remote")]
+use crate::client::remote::{RemoteAdmin, RemoteConsumer, RemoteProducer};
 use crate::client::{Admin, Consumer, ConsumerConfig, Producer, ProducerConfig};
 use crate::engine::{Engine, EngineConfig};
 use crate::output::Format;
@@ -384,7 +386,10 @@ impl Backend {
     pub fn admin(&self) -> anyhow::Result<Box<dyn Admin>> {
         Ok(match self {
             Backend::Embedded(e) => Box::new(EmbeddedAdmin::new(e.clone())),
+            #[cfg(feature = "remote")]
             Backend::Remote(r) => Box::new(RemoteAdmin::new(r.clone())?),
+            #[cfg(not(feature = "remote"))]
+            Backend::Remote(_) => return Err(no_remote()),
         })
     }
 
@@ -392,7 +397,10 @@ impl Backend {
     pub fn producer(&self, config: &ProducerConfig) -> anyhow::Result<Box<dyn Producer>> {
         Ok(match self {
             Backend::Embedded(e) => Box::new(EmbeddedProducer::new(e.clone(), config.clone())),
+            #[cfg(feature = "remote")]
             Backend::Remote(r) => Box::new(RemoteProducer::new(r, config)?),
+            #[cfg(not(feature = "remote"))]
+            Backend::Remote(_) => return Err(no_remote()),
         })
     }
 
@@ -400,9 +408,20 @@ impl Backend {
     pub fn consumer(&self, config: &ConsumerConfig) -> anyhow::Result<Box<dyn Consumer>> {
         Ok(match self {
             Backend::Embedded(e) => Box::new(EmbeddedConsumer::new(e.clone(), config.clone())),
+            #[cfg(feature = "remote")]
             Backend::Remote(r) => Box::new(RemoteConsumer::new(r, config)?),
+            #[cfg(not(feature = "remote"))]
+            Backend::Remote(_) => return Err(no_remote()),
         })
     }
+}
+
+/// The error of a build without the `remote` feature asked to reach a cluster.
+#[cfg(not(feature = "remote"))]
+fn no_remote() -> anyhow::Error {
+    anyhow::anyhow!(
+        "this build of streamlog has no remote mode (built without the `remote` feature); rebuild with default features to use --bootstrap-server"
+    )
 }
 
 /// Parses `key=value`.

@@ -40,7 +40,7 @@ pub fn recover(dir: &Path, prior: Option<LogState>, interval: u64) -> Result<Log
         let file = seg.open_file()?;
         let len = file.metadata().at(&seg.path)?.len();
         let mut seg_state = LogState::empty(base);
-        let summary = rebuild(&mut seg, &file, &mut seg_state, 0, len, interval, base, |h| {
+        let summary = rebuild(&mut seg, &file, &mut seg_state, 0, len, interval, |h| {
             if producer_state::has_producer_id(h) {
                 producer_end =
                     Some(producer_end.map_or(h.next_offset(), |e| e.max(h.next_offset())));
@@ -111,12 +111,7 @@ pub fn recover_tail(
         state.active_size
     };
     let mut producer_end = state.producer_end;
-    let min_offset = if from == 0 {
-        active.base_offset
-    } else {
-        state.log_end_offset
-    };
-    let summary = rebuild(active, file, state, from, file_len, interval, min_offset, |h| {
+    let summary = rebuild(active, file, state, from, file_len, interval, |h| {
         if producer_state::has_producer_id(h) {
             producer_end = producer_end.map(|e| e.max(h.next_offset()));
         }
@@ -141,9 +136,15 @@ fn rebuild(
     from: u64,
     end: u64,
     interval: u64,
-    min_offset: i64,
     mut seen: impl FnMut(&BatchHeader),
 ) -> Result<segment::ScanSummary> {
+    // Offsets must go on from where the checked part ends: the segment's base from its start,
+    // else the log end before the tail.
+    let min_offset = if from == 0 {
+        seg.base_offset
+    } else {
+        state.log_end_offset
+    };
     if from == 0 {
         seg.offset_index.reset()?;
         seg.time_index.reset()?;

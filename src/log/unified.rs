@@ -1540,9 +1540,12 @@ impl UnifiedLog {
         let mut buf = BytesMut::zeroed(want);
         read_exact(file, path, &mut buf, pos.byte)?;
         // One batch larger than max_bytes is still returned whole, as Kafka does.
+        // (Checked against the file too: a damaged state must not make a claimed length of up
+        // to 2 GiB an allocation.)
         if let Ok(h) = BatchHeader::parse(&buf)
             && h.size() > buf.len()
             && pos.byte + h.size() as u64 <= *end
+            && pos.byte + h.size() as u64 <= file.metadata().at(path)?.len()
         {
             buf = BytesMut::zeroed(h.size());
             read_exact(file, path, &mut buf, pos.byte)?;
