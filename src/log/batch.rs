@@ -24,6 +24,10 @@
 pub const LOG_OVERHEAD: usize = 12;
 /// Size of the whole v2 header, up to the first record.
 pub const HEADER_LEN: usize = 61;
+/// The fewest bytes a v2 record takes.
+pub const MIN_RECORD_LEN: u64 = 7;
+/// Most records a compressed batch may claim (a batch of Kafka's default 1 MB holds far fewer).
+pub const MAX_COMPRESSED_RECORDS: u64 = 1 << 22;
 const CRC_START: usize = 21;
 const MAGIC_OFFSET: usize = 16;
 
@@ -146,6 +150,22 @@ impl BatchHeader {
     /// The compression codec id (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd).
     pub fn compression(&self) -> i16 {
         self.attributes & 0x7
+    }
+
+    /// Whether the record count the header claims could be true. A record takes at least 7
+    /// bytes (a length, attributes, timestamp and offset deltas, key and value lengths and a
+    /// header count, each at least one byte), so an uncompressed batch cannot hold more than
+    /// its body allows; a compressed one is held to [`MAX_COMPRESSED_RECORDS`]. A decoder
+    /// reserves room for the count it is told, and the log hands out that many offsets: a
+    /// 70-byte batch claiming 2^31 records must not get either.
+    pub fn plausible_count(&self) -> bool {
+        let body = self.size().saturating_sub(HEADER_LEN) as u64;
+        let count = self.records_count.max(0) as u64;
+        if self.compression() == 0 {
+            count * MIN_RECORD_LEN <= body
+        } else {
+            count <= MAX_COMPRESSED_RECORDS
+        }
     }
 
     /// True when timestamps are LogAppendTime rather than CreateTime.

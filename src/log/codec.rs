@@ -116,6 +116,14 @@ pub fn decode_batches(mut data: Bytes, out: &mut Vec<StoredRecord>) -> Result<()
         if header.is_control() {
             continue;
         }
+        if !header.plausible_count() {
+            return Err(Error::Codec(format!(
+                "cannot decode record batch at offset {}: it claims {} records in {} bytes",
+                header.base_offset,
+                header.records_count,
+                header.size()
+            )));
+        }
         let set = RecordBatchDecoder::decode(&mut one)
             .map_err(|e| Error::Codec(format!("cannot decode record batch: {e:#}")))?;
         out.reserve(set.records.len());

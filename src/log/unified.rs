@@ -594,14 +594,19 @@ impl UnifiedLog {
             ));
         }
         // Offsets are assigned from lastOffsetDelta: a count that disagrees would hand out
-        // overlapping offsets or leave holes (Kafka's LogValidator refuses it too).
-        if header.records_count as i64 != header.last_offset_delta as i64 + 1 {
+        // overlapping offsets or leave holes (Kafka's LogValidator refuses it too), and a count
+        // the bytes cannot hold would hand out offsets for records that are not there.
+        if header.records_count as i64 != header.last_offset_delta as i64 + 1
+            || !header.plausible_count()
+        {
             return Err(Error::CorruptRecord {
                 path: PathBuf::from("<produce request>"),
                 position: 0,
                 reason: format!(
-                    "batch of {} records has last offset delta {}",
-                    header.records_count, header.last_offset_delta
+                    "batch of {} bytes claims {} records with last offset delta {}",
+                    header.size(),
+                    header.records_count,
+                    header.last_offset_delta
                 ),
             });
         }
