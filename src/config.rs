@@ -141,8 +141,15 @@ pub fn default_data_dir() -> anyhow::Result<PathBuf> {
 pub fn read_properties(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot read --command-config file {}", path.display()))?;
-    let map = java_properties::read(std::io::BufReader::new(file))
-        .with_context(|| format!("cannot parse properties file {}", path.display()))?;
+    parse_properties(std::io::BufReader::new(file))
+        .with_context(|| format!("cannot parse properties file {}", path.display()))
+}
+
+/// Parses Java properties text (`key=value`, `key: value`, `\` continuations and escapes).
+/// The part of [`read_properties`] after the file is open; also the properties fuzzing entry
+/// point (`fuzz/fuzz_targets/properties.rs`).
+pub fn parse_properties(reader: impl std::io::Read) -> anyhow::Result<BTreeMap<String, String>> {
+    let map = java_properties::read(reader)?;
     Ok(map.into_iter().collect())
 }
 
