@@ -37,7 +37,10 @@ fuzz_target!(|data: &[u8]| {
                 props.insert(k, v);
             }
             Err(e) => {
-                assert!(!e.is_empty(), "an empty error message for --property {line:?}");
+                assert!(
+                    !e.is_empty(),
+                    "an empty error message for --property {line:?}"
+                );
                 return;
             }
         }

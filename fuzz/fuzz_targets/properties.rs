@@ -21,7 +21,10 @@ use streamlog::log::config::validate_entry;
 
 fn has_message<T, E: std::fmt::Display>(r: Result<T, E>) {
     if let Err(e) = r {
-        assert!(!e.to_string().trim().is_empty(), "an error without a message");
+        assert!(
+            !e.to_string().trim().is_empty(),
+            "an error without a message"
+        );
     }
 }
 

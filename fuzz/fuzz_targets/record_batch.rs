@@ -17,12 +17,18 @@ use streamlog::log::codec::decode_batches;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(h) = BatchHeader::parse(data) {
-        assert!(h.size() >= batch::HEADER_LEN, "parsed header smaller than a header");
+        assert!(
+            h.size() >= batch::HEADER_LEN,
+            "parsed header smaller than a header"
+        );
     }
     if let Ok(h) = batch::validate(data) {
         assert!(h.size() <= data.len());
         let crc = crc32c::crc32c(&data[21..h.size()]);
-        assert_eq!(crc, h.crc, "validate accepted a batch whose CRC does not hold");
+        assert_eq!(
+            crc, h.crc,
+            "validate accepted a batch whose CRC does not hold"
+        );
     }
 
     // The CRC-checking walk: every yielded batch is whole and valid, in order, back to back.

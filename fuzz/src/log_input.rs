@@ -111,13 +111,11 @@ impl<'a> LogInput<'a> {
         if !self.small {
             return LogConfig::default();
         }
-        let overrides: BTreeMap<String, String> = [
-            ("index.interval.bytes", "1"),
-            ("segment.bytes", "200"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let overrides: BTreeMap<String, String> =
+            [("index.interval.bytes", "1"), ("segment.bytes", "200")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
         LogConfig::from_overrides(&overrides)
     }
 }
@@ -125,7 +123,9 @@ impl<'a> LogInput<'a> {
 /// A scratch directory on tmpfs when there is one: the target does file work on every input.
 pub fn scratch_dir() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
-    let builder = tempfile::Builder::new().prefix("streamlog-fuzz-").tempdir_in(shm);
+    let builder = tempfile::Builder::new()
+        .prefix("streamlog-fuzz-")
+        .tempdir_in(shm);
     match builder {
         Ok(d) => d,
         Err(_) => tempfile::Builder::new()
@@ -238,9 +238,12 @@ pub fn run(input: &LogInput<'_>) {
             && let Ok(info) = log.append(&mut batch)
             && exact
         {
-            let pos = log
-                .locate(info.base_offset)
-                .unwrap_or_else(|e| panic!("the appended offset {} cannot be located: {e}", info.base_offset));
+            let pos = log.locate(info.base_offset).unwrap_or_else(|e| {
+                panic!(
+                    "the appended offset {} cannot be located: {e}",
+                    info.base_offset
+                )
+            });
             let data = log
                 .read(pos, 1)
                 .unwrap_or_else(|e| panic!("the appended batch cannot be read: {e}"));

@@ -78,7 +78,11 @@ pub fn clamp(frame: Bytes) -> Bytes {
             let Ok(mut req) = CreateTopicsRequest::decode(&mut buf, version) else {
                 return frame;
             };
-            if req.topics.iter().all(|t| t.num_partitions <= MAX_PARTITIONS) {
+            if req
+                .topics
+                .iter()
+                .all(|t| t.num_partitions <= MAX_PARTITIONS)
+            {
                 return frame;
             }
             for t in &mut req.topics {
@@ -151,7 +155,10 @@ fn check_response(request: &[u8], response: &[u8]) {
     let mut buf = Bytes::copy_from_slice(response);
     let header = ResponseHeader::decode(&mut buf, api.response_header_version(version))
         .unwrap_or_else(|e| panic!("{api:?} v{version}: response header does not decode: {e:#}"));
-    assert_eq!(header.correlation_id, correlation, "{api:?} v{version}: wrong correlation id");
+    assert_eq!(
+        header.correlation_id, correlation,
+        "{api:?} v{version}: wrong correlation id"
+    );
     if let Err(e) = ResponseKind::decode(api, &mut buf, version) {
         panic!("{api:?} v{version}: response body does not decode: {e:#}");
     }
@@ -197,9 +204,8 @@ pub fn run(data: &[u8]) {
             let peer = SocketAddr::from(([127, 0, 0, 1], port));
             let task_state = state.clone();
             let request = frame.clone();
-            let mut task = tokio::spawn(async move {
-                handler::handle(&task_state, peer, request).await
-            });
+            let mut task =
+                tokio::spawn(async move { handler::handle(&task_state, peer, request).await });
             let outcome = match tokio::time::timeout(PATIENCE, &mut task).await {
                 Ok(Ok(outcome)) => outcome,
                 Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),

@@ -388,14 +388,14 @@ impl Iterator for LineReader {
             break buf.split_to(complete).freeze();
         };
         let prompt = self.prompt;
-        let (records, bad) =
-            self.format
-                .parse_block(&block, &mut self.number, now_ms(), || {
-                    if prompt {
-                        print!(">");
-                        let _ = std::io::stdout().flush();
-                    }
-                });
+        let (records, bad) = self
+            .format
+            .parse_block(&block, &mut self.number, now_ms(), || {
+                if prompt {
+                    print!(">");
+                    let _ = std::io::stdout().flush();
+                }
+            });
         match bad {
             Some(msg) => {
                 self.eof = true;
