@@ -195,7 +195,8 @@ def kafka_python(bootstrap):
 
     step("kafka-python-admin")
     a = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
-    a.create_topics([NewTopic("kp", 2, 1, topic_configs={"retention.ms": "3600000"})])
+    a.create_topics([NewTopic("kp", 2, 1, topic_configs={"retention.ms": "3600000"}),
+                     NewTopic("kp-doomed", 1, 1)])
     a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "kp")])
     a.alter_configs([ConfigResource(ConfigResourceType.TOPIC, "kp", configs={"segment.bytes": "1048576"})])
     a.create_partitions({"kp": NewPartitions(3)})
@@ -225,7 +226,7 @@ def kafka_python(bootstrap):
     for call, args in [("list_consumer_groups", ()), ("list_groups", ()),
                        ("describe_consumer_groups", (["kp-group"],)),
                        ("list_consumer_group_offsets", ("kp-group",)),
-                       ("delete_consumer_groups", (["kp-group"],)), ("delete_topics", (["kp"],))]:
+                       ("delete_consumer_groups", (["kp-group"],)), ("delete_topics", (["kp-doomed"],))]:
         if hasattr(a, call):
             getattr(a, call)(*args)
     a.close()
@@ -237,7 +238,8 @@ def confluent(bootstrap):
 
     step("confluent-kafka-admin")
     a = AdminClient({"bootstrap.servers": bootstrap})
-    for f in a.create_topics([NewTopic("ck", 2, 1, config={"cleanup.policy": "delete"})]).values():
+    topics = [NewTopic("ck", 2, 1, config={"cleanup.policy": "delete"}), NewTopic("ck-doomed", 1, 1)]
+    for f in a.create_topics(topics).values():
         f.result(10)
     for f in a.describe_configs([ConfigResource("topic", "ck")]).values():
         f.result(10)
@@ -266,8 +268,39 @@ def confluent(bootstrap):
     a.list_groups(timeout=10)
     for f in a.delete_consumer_groups(["ck-group"]).values():
         f.result(10)
-    for f in a.delete_topics(["ck"]).values():
+    for f in a.delete_topics(["ck-doomed"]).values():
         f.result(10)
+
+
+def segment_seeds(data):
+    """The segments the clients' records landed in, as seeds for the log targets:
+    record_batch gets each .log file; log_recovery gets each partition laid out as its input
+    format says (fuzz/src/log_input.rs): with no state file (full recovery, read mode), and with
+    state, index and time index (write mode)."""
+    for part in sorted(os.listdir(data)):
+        path = os.path.join(data, part)
+        log = os.path.join(path, "00000000000000000000.log")
+        if part.startswith(".") or not os.path.isfile(log):
+            continue
+        seg = open(log, "rb").read()
+        if not seg or len(seg) > 16 * 1024:
+            continue
+        os.makedirs(os.path.join(FUZZ, "seeds", "record_batch"), exist_ok=True)
+        os.makedirs(os.path.join(FUZZ, "seeds", "log_recovery"), exist_ok=True)
+
+        def store(target, label, blob):
+            digest = hashlib.sha1(blob).hexdigest()[:10]
+            with open(os.path.join(FUZZ, "seeds", target, f"{label}-{digest}"), "wb") as out:
+                out.write(blob)
+
+        store("record_batch", part, seg)
+        store("log_recovery", part + "-recover", b"\x00" + seg)
+        state = open(os.path.join(path, ".streamlog-state"), "rb").read()[:112].ljust(112, b"\0")
+        index = open(os.path.join(path, "00000000000000000000.index"), "rb").read()[:65535]
+        tindex = open(os.path.join(path, "00000000000000000000.timeindex"), "rb").read()[:65535]
+        blob = bytes([1 | 2 | 4 | 16]) + state
+        blob += struct.pack(">H", len(index)) + index + struct.pack(">H", len(tindex)) + tindex
+        store("log_recovery", part + "-write", blob + seg)
 
 
 def ensure_clients():
@@ -309,6 +342,7 @@ def main():
     finally:
         proc.terminate()
         proc.wait(30)
+        segment_seeds(data)
         shutil.rmtree(data, ignore_errors=True)
 
 
