@@ -27,7 +27,6 @@ mod log_input;
 #[path = "../fuzz/src/properties_input.rs"]
 mod properties_input;
 
-#[allow(dead_code)]
 #[path = "support/broker.rs"]
 mod support;
 use support::{Broker, Client, HANG_GUARD};
