@@ -90,7 +90,7 @@ impl<'a> LogInput<'a> {
     /// subtraction overflows in `TimeIndex::maybe_append`; `retention::apply` indexes past its
     /// segment list). So that the fuzzer is not stuck on it, writers always recover here; remove
     /// this once the engine validates the state it trusts. Readers still get the state as given.
-    /// `STREAMLOG_FUZZ_TRUST_CLEAN_STATE=1` turns this off, to replay those findings.
+    /// `STREAMLOG_FUZZ_OPEN_ISSUES=1` turns this off, to replay those findings.
     pub fn lay_out(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::write(dir.join(file_name(0, "log")), self.log)?;
         if let Some(b) = self.index {
@@ -104,7 +104,7 @@ impl<'a> LogInput<'a> {
         }
         if let Some(b) = self.state {
             let mut b = b.to_vec();
-            if self.write && b.len() > 4 && !trust_clean_state() {
+            if self.write && b.len() > 4 && !open_issues() {
                 b[4] = 0;
             }
             std::fs::write(dir.join(STATE_FILE), b)?;
@@ -129,13 +129,11 @@ impl<'a> LogInput<'a> {
     }
 }
 
-/// `STREAMLOG_FUZZ_TRUST_CLEAN_STATE=1`: writers get a clean state file as given (see
-/// [`LogInput::lay_out`]).
-fn trust_clean_state() -> bool {
-    static TRUST: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *TRUST.get_or_init(|| {
-        std::env::var_os("STREAMLOG_FUZZ_TRUST_CLEAN_STATE").is_some_and(|v| v == "1")
-    })
+/// `STREAMLOG_FUZZ_OPEN_ISSUES=1` (see `streamlog_fuzz::open_issues`), read here without the
+/// crate so the main crate's tests can include this file.
+fn open_issues() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("STREAMLOG_FUZZ_OPEN_ISSUES").is_some_and(|v| v == "1"))
 }
 
 /// A scratch directory on tmpfs when there is one: the target does file work on every input.
@@ -250,6 +248,13 @@ pub fn run(input: &LogInput<'_>) {
     }
     let _ = log.max_timestamp();
 
+    // Known open issue (log engine, `fuzz/regressions/open/log_recovery/`): recovery keeps
+    // CRC-valid batches whose offsets go backwards (the base offset is outside the CRC), and a
+    // record appended after them is shadowed: `locate` finds an older batch holding its
+    // offset. Checked only on logs whose offsets increase, until recovery refuses such batches.
+    let increasing = headers
+        .windows(2)
+        .all(|w| w[1].base_offset > w[0].last_offset());
     if input.write {
         let record = ProducerRecord {
             value: Some(Bytes::from_static(b"appended after recovery")),
@@ -259,6 +264,7 @@ pub fn run(input: &LogInput<'_>) {
         if let Ok(mut batch) = encode_batch(&[record], kafka_protocol::records::Compression::None)
             && let Ok(info) = log.append(&mut batch)
             && exact
+            && (increasing || open_issues())
         {
             let pos = log.locate(info.base_offset).unwrap_or_else(|e| {
                 panic!(

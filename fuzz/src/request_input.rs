@@ -9,7 +9,8 @@
 //! Time is tokio's paused clock: a long-poll Fetch or a JoinGroup waiting for its group costs
 //! no wall time. A request still waiting after [`PATIENCE`] of virtual time is left running (its
 //! connection is blocked, as on the real broker) and later frames go on a new connection; at
-//! the end the coordinator is shut down as `server::run` does, which answers every waiter.
+//! the end the coordinator is shut down as `server::run` does, which answers every waiting
+//! JoinGroup and SyncGroup; a waiting Fetch ends at its own deadline.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -58,7 +59,7 @@ pub fn frames(mut data: &[u8]) -> Vec<Bytes> {
 /// Lowers partition counts above [`MAX_PARTITIONS`] (see there) in CreateTopics and
 /// CreatePartitions; any other frame, or one that does not decode, is returned unchanged.
 pub fn clamp(frame: Bytes) -> Bytes {
-    if frame.len() < 8 {
+    if frame.len() < 8 || crate::open_issues() {
         return frame;
     }
     let key = i16::from_be_bytes([frame[0], frame[1]]);
@@ -224,8 +225,16 @@ pub fn run(data: &[u8]) {
             }
         }
         state.coordinator().shutdown();
+        // What still waits is a long-poll Fetch: it ends at its own max_wait_ms (i32 ms at
+        // most), which shutdown does not cut short (a known open issue of `server::run`,
+        // `fuzz/regressions/open/request/`). In virtual time waiting that long is free.
+        let longest_fetch = if crate::open_issues() {
+            PATIENCE
+        } else {
+            Duration::from_millis(i32::MAX as u64) + PATIENCE
+        };
         for task in blocked {
-            match tokio::time::timeout(PATIENCE, task).await {
+            match tokio::time::timeout(longest_fetch, task).await {
                 Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                 Ok(_) => {}
                 Err(_) => panic!("a request still waits after the coordinator shut down"),
