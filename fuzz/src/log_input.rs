@@ -107,6 +107,18 @@ impl<'a> LogInput<'a> {
             if self.write && b.len() > 4 && !open_issues() {
                 b[4] = 0;
             }
+            // Known open issue (log engine, `fuzz/regressions/open/log_recovery/`): a reader
+            // trusts the state's active segment size, and a batch header that claims more than
+            // the file holds gets a buffer of its claimed length (up to 2 GiB, zeroed) before
+            // the short read fails. The harness keeps that size within the segment files until
+            // reads check it against the file.
+            let longest = self.log.len().max(self.second.map_or(0, |(_, l)| l.len())) as u64;
+            if b.len() >= 24 && !open_issues() {
+                let mut size = [0u8; 8];
+                size.copy_from_slice(&b[16..24]);
+                let size = u64::from_le_bytes(size).min(longest);
+                b[16..24].copy_from_slice(&size.to_le_bytes());
+            }
             std::fs::write(dir.join(STATE_FILE), b)?;
         }
         Ok(())
