@@ -5,6 +5,16 @@ use bytes::Bytes;
 use streamlog::log::batch::{self, BatchHeader, BatchIter};
 use streamlog::log::codec::decode_batches;
 
+/// `STREAMLOG_FUZZ_OPEN_ISSUES=1` (see `streamlog_fuzz::open_issues`), read here without the
+/// crate so the main crate's tests can include this file.
+fn open_issues() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("STREAMLOG_FUZZ_OPEN_ISSUES").is_some_and(|v| v == "1"))
+}
+
+/// Record counts above this are a known open issue (see below in [`run`]).
+const MAX_RECORDS: i32 = 1 << 20;
+
 /// Runs the target on one input.
 pub fn run(data: &[u8]) {
     if let Ok(h) = BatchHeader::parse(data) {
@@ -43,6 +53,15 @@ pub fn run(data: &[u8]) {
         }
     }
 
+    // Known open issue (log engine / kafka-protocol, `fuzz/regressions/open/record_batch/`):
+    // the decoder reserves room for the records a batch header claims before reading them, so
+    // a claim of ~2^31 records asks for gigabytes (server-start survives it through its
+    // allocator, `broker::alloc`; the tools reading a log do not). Until `decode_batches`
+    // bounds the claim, such batches are not decoded here.
+    let huge = BatchIter::new(data, false).any(|(_, h)| h.records_count > MAX_RECORDS);
+    if huge && !open_issues() {
+        return;
+    }
     // Records only ever come out of batches that pass their CRC.
     let mut records = Vec::new();
     let _ = decode_batches(Bytes::copy_from_slice(data), &mut records);
