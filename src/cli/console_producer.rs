@@ -256,6 +256,38 @@ impl LineFormat {
             timestamp,
         })
     }
+
+    /// Parses a block of whole lines (`\n` or `\r\n` endings; the last line may lack one), as
+    /// the stdin reader hands them over. `number` is the count of lines before the block and is
+    /// advanced; `after_line` runs after each parsed line (the interactive prompt). Stops at the
+    /// first bad line: the records before it, and its message.
+    ///
+    /// Public as the fuzzing entry point of the line reader (`fuzz/fuzz_targets/console_producer.rs`).
+    pub fn parse_block(
+        &self,
+        block: &Bytes,
+        number: &mut u64,
+        timestamp: i64,
+        mut after_line: impl FnMut(),
+    ) -> (Vec<ProducerRecord>, Option<String>) {
+        let mut records = Vec::with_capacity(block.len() / 64 + 1);
+        let mut start = 0;
+        while start < block.len() {
+            let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
+            let mut line_end = end;
+            if line_end > start && block[line_end - 1] == b'\r' {
+                line_end -= 1;
+            }
+            *number += 1;
+            match self.parse(block.slice(start..line_end), *number, timestamp) {
+                Ok(r) => records.push(r),
+                Err(msg) => return (records, Some(msg)),
+            }
+            start = end + 1;
+            after_line();
+        }
+        (records, None)
+    }
 }
 
 /// Splits like Java's `Pattern.split`: trailing empty pieces are dropped.
@@ -355,34 +387,23 @@ impl Iterator for LineReader {
             };
             break buf.split_to(complete).freeze();
         };
-        let timestamp = now_ms();
-        let mut records = Vec::with_capacity(block.len() / 64 + 1);
-        let mut start = 0;
-        while start < block.len() {
-            let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
-            let mut line_end = end;
-            if line_end > start && block[line_end - 1] == b'\r' {
-                line_end -= 1;
-            }
-            self.number += 1;
-            match self
-                .format
-                .parse(block.slice(start..line_end), self.number, timestamp)
-            {
-                Ok(r) => records.push(r),
-                Err(msg) => {
-                    self.eof = true;
-                    self.after = Some(Chunk::Bad(msg));
-                    return Some(Chunk::Records(records, 0));
+        let prompt = self.prompt;
+        let (records, bad) = self
+            .format
+            .parse_block(&block, &mut self.number, now_ms(), || {
+                if prompt {
+                    print!(">");
+                    let _ = std::io::stdout().flush();
                 }
+            });
+        match bad {
+            Some(msg) => {
+                self.eof = true;
+                self.after = Some(Chunk::Bad(msg));
+                Some(Chunk::Records(records, 0))
             }
-            start = end + 1;
-            if self.prompt {
-                print!(">");
-                let _ = std::io::stdout().flush();
-            }
+            None => Some(Chunk::Records(records, block.len() as u64)),
         }
-        Some(Chunk::Records(records, block.len() as u64))
     }
 }
 

@@ -51,6 +51,10 @@ pub fn parse_datetime(s: &str) -> anyhow::Result<i64> {
         } else {
             m.parse().ok().with_context(bad)?
         };
+        // Java's ZoneOffset range.
+        if !(0..=18).contains(&h) || !(0..=59).contains(&m) {
+            bail!(bad());
+        }
         (c, sign * (h * 60 + m))
     } else {
         (time, 0)
@@ -60,8 +64,19 @@ pub fn parse_datetime(s: &str) -> anyhow::Result<i64> {
     let h: i64 = t.next().and_then(|v| v.parse().ok()).with_context(bad)?;
     let mi: i64 = t.next().and_then(|v| v.parse().ok()).with_context(bad)?;
     let se: i64 = t.next().unwrap_or("0").parse().ok().with_context(bad)?;
-    let ms: i64 = format!("{frac:0<3}")[..3].parse().ok().with_context(bad)?;
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || h > 23 || mi > 59 || se > 60 {
+    // Milliseconds: the first three characters of the fraction (fewer are padded with zeros);
+    // counted in characters, since the input may be any text.
+    let ms: String = frac.chars().chain(std::iter::repeat('0')).take(3).collect();
+    let ms: i64 = ms.parse().ok().with_context(bad)?;
+    // Four-digit years, as Kafka's format says; also keeps the arithmetic below in range.
+    if !(0..=9999).contains(&y)
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&da)
+        || !(0..=23).contains(&h)
+        || !(0..=59).contains(&mi)
+        || !(0..=60).contains(&se)
+        || ms < 0
+    {
         bail!(bad());
     }
     let days = days_from_civil(y, mo, da);
@@ -123,6 +138,23 @@ mod tests {
             1_582_979_696_789
         );
         assert!(parse_datetime("yesterday").is_err());
+    }
+
+    /// Found by fuzzing (`fuzz/regressions/properties/`): a non-ASCII fraction panicked on a
+    /// byte slice, and out-of-range fields overflowed the arithmetic.
+    #[test]
+    fn malformed_datetimes_are_errors_not_panics() {
+        for s in [
+            "2024-01-31T10:15:30.p\u{fffd}",
+            "2024-01-31T10:15:30.\u{e9}",
+            "99999999999999-01-01T00:00:00",
+            "2024-01-01T00:00:00+99999999999999:00",
+            "2024-01-01T-1:00:00Z",
+        ] {
+            let e = parse_datetime(s).unwrap_err();
+            assert!(e.to_string().contains("--to-datetime"), "{s}: {e}");
+        }
+        assert_eq!(parse_datetime("1970-01-01T00:00:00.5").unwrap(), 500);
     }
 
     #[test]

@@ -9,7 +9,11 @@
 //! from the file to the socket with `sendfile` (see [`splice`]).
 
 use std::sync::LazyLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock (the same as std's unless a test pauses it), so the long-poll deadline and the
+// sleep that waits for it read one clock.
+use tokio::time::Instant;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
