@@ -5,7 +5,6 @@ use bytes::Bytes;
 use streamlog::log::batch::{self, BatchHeader, BatchIter};
 use streamlog::log::codec::decode_batches;
 
-
 /// Runs the target on one input.
 pub fn run(data: &[u8]) {
     if let Ok(h) = BatchHeader::parse(data) {

@@ -117,7 +117,6 @@ impl<'a> LogInput<'a> {
     }
 }
 
-
 /// A scratch directory on tmpfs when there is one: the target does file work on every input.
 pub fn scratch_dir() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");

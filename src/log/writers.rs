@@ -33,6 +33,8 @@ struct DirLocks {
     file: File,
     /// Live writers in this process, by slot.
     writers: HashMap<u64, usize>,
+    /// [`Alone`] guards alive in this process (each holds an exclusive lock on its slot).
+    alone: usize,
 }
 
 static REGISTRY: OnceLock<Mutex<HashMap<PathBuf, DirLocks>>> = OnceLock::new();
@@ -75,6 +77,7 @@ fn locks_for<'a>(
             DirLocks {
                 file,
                 writers: HashMap::new(),
+                alone: 0,
             },
         );
     }
@@ -122,6 +125,8 @@ fn lock_error(partition_dir: &Path, e: std::io::Error) -> Error {
 pub struct Alone {
     dir: PathBuf,
     slot: u64,
+    /// Still holds the exclusive lock (false once it became a writer's shared one).
+    armed: bool,
 }
 
 /// Tries to be alone with a partition: no writer in any process, this one included.
@@ -134,38 +139,61 @@ pub fn probe_alone(partition_dir: &Path) -> Result<Option<Alone>> {
     }
     let alone = ofd_lock(&locks.file, at, libc::F_WRLCK, false)
         .map_err(|e| lock_error(partition_dir, e))?;
-    Ok(alone.then(|| Alone {
+    if !alone {
+        forget_idle(&mut reg, partition_dir);
+        return Ok(None);
+    }
+    locks.alone += 1;
+    Ok(Some(Alone {
         dir: partition_dir.to_path_buf(),
         slot: at,
+        armed: true,
     }))
 }
 
 impl Alone {
     /// Becomes a registered writer without letting anyone in between (exclusive → shared).
-    pub fn into_writer(self) -> Result<WriterLock> {
+    pub fn into_writer(mut self) -> Result<WriterLock> {
         let mut reg = registry();
         let locks = locks_for(&mut reg, &self.dir)?;
         ofd_lock(&locks.file, self.slot, libc::F_RDLCK, true)
             .map_err(|e| lock_error(&self.dir, e))?;
         *locks.writers.entry(self.slot).or_insert(0) += 1;
-        let lock = WriterLock {
+        locks.alone = locks.alone.saturating_sub(1);
+        self.armed = false;
+        Ok(WriterLock {
             dir: self.dir.clone(),
             slot: self.slot,
             released: false,
-        };
-        std::mem::forget(self);
-        Ok(lock)
+        })
     }
 }
 
 impl Drop for Alone {
     fn drop(&mut self) {
-        let mut reg = registry();
-        if let Ok(locks) = locks_for(&mut reg, &self.dir)
-            && locks.writers.get(&self.slot).copied().unwrap_or(0) == 0
-        {
-            let _ = ofd_lock(&locks.file, self.slot, libc::F_UNLCK, false);
+        if !self.armed {
+            return;
         }
+        let mut reg = registry();
+        if let Ok(locks) = locks_for(&mut reg, &self.dir) {
+            locks.alone = locks.alone.saturating_sub(1);
+            if locks.writers.get(&self.slot).copied().unwrap_or(0) == 0 {
+                let _ = ofd_lock(&locks.file, self.slot, libc::F_UNLCK, false);
+            }
+        }
+        forget_idle(&mut reg, &self.dir);
+    }
+}
+
+/// Closes a data dir's lock file once this process holds no lock in it, so a process that
+/// touches many data dirs does not keep a descriptor for each.
+fn forget_idle(reg: &mut HashMap<PathBuf, DirLocks>, partition_dir: &Path) {
+    let data_dir = partition_dir.parent().unwrap_or(Path::new("."));
+    if reg
+        .get(data_dir)
+        .is_some_and(|l| l.writers.is_empty() && l.alone == 0)
+    {
+        reg.remove(data_dir);
     }
 }
 
@@ -211,6 +239,7 @@ impl WriterLock {
             .map_err(|e| lock_error(&self.dir, e))?;
         ofd_lock(&locks.file, self.slot, libc::F_UNLCK, false)
             .map_err(|e| lock_error(&self.dir, e))?;
+        forget_idle(&mut reg, &self.dir);
         Ok(last)
     }
 }
@@ -229,6 +258,7 @@ impl Drop for WriterLock {
                 let _ = ofd_lock(&locks.file, self.slot, libc::F_UNLCK, false);
             }
         }
+        forget_idle(&mut reg, &self.dir);
     }
 }
 
