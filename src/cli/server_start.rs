@@ -155,15 +155,17 @@ pub fn run(args: ServerStartArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     runtime.block_on(async {
+        // Signal handlers first: whoever reads the listening line may send SIGTERM at once.
+        use tokio::signal::unix::{SignalKind, signal};
+        let signals = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        );
         for line in &lines {
             println!("{line}");
         }
         let shutdown = async {
-            use tokio::signal::unix::{SignalKind, signal};
-            match (
-                signal(SignalKind::interrupt()),
-                signal(SignalKind::terminate()),
-            ) {
+            match signals {
                 (Ok(mut int), Ok(mut term)) => {
                     tokio::select! {
                         _ = int.recv() => {},
