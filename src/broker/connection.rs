@@ -234,9 +234,9 @@ async fn send_file(stream: &TcpStream, region: &FileRegion) -> std::io::Result<(
     while offset < end {
         stream.writable().await?;
         let sent = stream.try_io(Interest::WRITABLE, || {
-            // SAFETY: both descriptors are open for the duration of the call (the socket is
-            // borrowed, the file held by the region's Arc) and `offset` is a valid, exclusive
-            // pointer; sendfile reads and advances it.
+            // Both descriptors stay open for the call: the socket is borrowed, the file is held
+            // by the region's Arc. sendfile reads and advances `offset`.
+            // SAFETY: open descriptors, and `offset` is a valid, exclusive pointer.
             let n = unsafe {
                 libc::sendfile(
                     stream.as_raw_fd(),

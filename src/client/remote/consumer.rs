@@ -165,6 +165,7 @@ impl RemoteConsumer {
             }
             // SAFETY: m is a live message from this consumer.
             let topic = self.topic(unsafe { topic_name(m) });
+            // SAFETY: m is a live message without error (checked above).
             out.push(unsafe { record(m, topic, &mut buf) });
         }
         self.buf = buf;
@@ -193,6 +194,7 @@ unsafe fn record(
     let key = copy(m.key, m.key_len);
     let value = copy(m.payload, m.len);
     let mut kind = rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    // SAFETY: m is live (the caller's contract); kind is a valid out-pointer.
     let timestamp = unsafe { rd::rd_kafka_message_timestamp(m, &mut kind) };
     let (timestamp, log_append_time) = match kind {
         rd::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_CREATE_TIME => (timestamp, false),
@@ -207,6 +209,7 @@ unsafe fn record(
         log_append_time,
         key,
         value,
+        // SAFETY: m is live (the caller's contract).
         headers: unsafe { headers(m) },
     }
 }
@@ -214,6 +217,7 @@ unsafe fn record(
 /// A live message's headers, in order.
 unsafe fn headers(m: &rd::rd_kafka_message_t) -> Vec<(String, Option<Bytes>)> {
     let mut hdrs = std::ptr::null_mut();
+    // SAFETY: m is live (the caller's contract); hdrs is a valid out-pointer.
     let err = unsafe { rd::rd_kafka_message_headers(m, &mut hdrs) };
     let mut out = Vec::new();
     if err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || hdrs.is_null() {
@@ -224,10 +228,12 @@ unsafe fn headers(m: &rd::rd_kafka_message_t) -> Vec<(String, Option<Bytes>)> {
         let mut value = std::ptr::null();
         let mut size = 0;
         let err =
+            // SAFETY: hdrs is m's live header list; the out-pointers are valid.
             unsafe { rd::rd_kafka_header_get_all(hdrs, idx, &mut name, &mut value, &mut size) };
         if err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || name.is_null() {
             break;
         }
+        // SAFETY: librdkafka's header names are NUL-terminated and live with m.
         let name = unsafe { CStr::from_ptr(name) }
             .to_string_lossy()
             .into_owned();

@@ -33,11 +33,13 @@ impl Queue {
     /// # Safety
     /// `rk` is a live consumer handle that outlives the handle.
     pub(crate) unsafe fn consumer(rk: *mut rd::rd_kafka_t) -> Option<Queue> {
+        // SAFETY: rk is live (the caller's contract).
         NonNull::new(unsafe { rd::rd_kafka_queue_get_consumer(rk) }).map(Queue)
     }
 
     /// How many events wait in the queue.
     pub(crate) fn len(&self) -> usize {
+        // SAFETY: self.0 is a live queue handle.
         unsafe { rd::rd_kafka_queue_length(self.0.as_ptr()) }
     }
 }
@@ -46,6 +48,7 @@ impl Drop for Queue {
     fn drop(&mut self) {
         // Partitions still forwarded to a queue keep it alive inside librdkafka until it stops
         // fetching them; this drops our handle only.
+        // SAFETY: self.0 came from librdkafka and is destroyed once, here.
         unsafe { rd::rd_kafka_queue_destroy(self.0.as_ptr()) };
     }
 }
@@ -62,6 +65,7 @@ impl FetchQueue {
     /// # Safety
     /// `rk` is a live consumer handle that outlives the queue.
     pub(crate) unsafe fn new(rk: *mut rd::rd_kafka_t) -> Option<FetchQueue> {
+        // SAFETY: rk is live (the caller's contract).
         NonNull::new(unsafe { rd::rd_kafka_queue_new(rk) }).map(|q| FetchQueue { queue: Queue(q) })
     }
 
@@ -79,10 +83,12 @@ impl FetchQueue {
         let Ok(name) = CString::new(topic) else {
             return false;
         };
+        // SAFETY: rk is live (the caller's contract) and name a NUL-terminated string.
         let pq = unsafe { rd::rd_kafka_queue_get_partition(rk, name.as_ptr(), partition) };
         if pq.is_null() {
             return false;
         }
+        // SAFETY: pq is the partition queue just returned, ours to destroy; our queue is live.
         unsafe {
             rd::rd_kafka_queue_forward(pq, self.queue.0.as_ptr());
             rd::rd_kafka_queue_destroy(pq);
@@ -143,6 +149,7 @@ impl Batch {
 impl Drop for Batch {
     fn drop(&mut self) {
         for &m in &self.0 {
+            // SAFETY: each m came from rd_kafka_consume_batch_queue and is destroyed once, here.
             unsafe { rd::rd_kafka_message_destroy(m) };
         }
     }
@@ -170,6 +177,7 @@ impl Attach {
         let guard = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(q) = guard.as_ref() {
             for e in list.elements() {
+                // SAFETY: rk is the handle the queue was made on (the caller's contract).
                 unsafe { q.attach(rk, e.topic(), e.partition()) };
             }
         }
@@ -184,5 +192,6 @@ pub(crate) unsafe fn topic_name(m: &rd::rd_kafka_message_t) -> &[u8] {
     if m.rkt.is_null() {
         return b"";
     }
+    // SAFETY: m.rkt is non-null and live with m; librdkafka's names are NUL-terminated.
     unsafe { CStr::from_ptr(rd::rd_kafka_topic_name(m.rkt)) }.to_bytes()
 }

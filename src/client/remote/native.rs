@@ -538,8 +538,8 @@ pub fn describe_topics(
         .map(|n| c_string(n))
         .collect::<Result<Vec<_>>>()?;
     let mut ptrs: Vec<*const c_char> = cnames.iter().map(|c| c.as_ptr()).collect();
-    // SAFETY: `ptrs` holds valid strings, which the collection copies.
     let collection =
+        // SAFETY: `ptrs` holds valid strings, which the collection copies.
         unsafe { rd::rd_kafka_TopicCollection_of_topic_names(ptrs.as_mut_ptr(), ptrs.len()) };
     if collection.is_null() {
         return Err(Error::Remote("cannot describe topics".to_string()));

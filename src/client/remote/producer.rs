@@ -68,6 +68,7 @@ impl TopicHandle {
     /// `rk` is a live producer handle that outlives the topic handle.
     unsafe fn new(rk: *mut rd::rd_kafka_t, topic: &str) -> Option<TopicHandle> {
         let name = CString::new(topic).ok()?;
+        // SAFETY: rk is live (the caller's contract) and name a NUL-terminated string.
         let rkt = unsafe { rd::rd_kafka_topic_new(rk, name.as_ptr(), std::ptr::null_mut()) };
         (!rkt.is_null()).then_some(TopicHandle(rkt))
     }
@@ -75,6 +76,7 @@ impl TopicHandle {
 
 impl Drop for TopicHandle {
     fn drop(&mut self) {
+        // SAFETY: self.0 came from rd_kafka_topic_new and is destroyed once, here.
         unsafe { rd::rd_kafka_topic_destroy(self.0) };
     }
 }
@@ -106,11 +108,13 @@ unsafe fn produce(
     let headers = if record.headers.is_empty() {
         std::ptr::null_mut()
     } else {
+        // SAFETY: a plain allocation, owned here until handed over or destroyed below.
         let h = unsafe { rd::rd_kafka_headers_new(record.headers.len()) };
         for (k, v) in &record.headers {
             let (val, size) = v
                 .as_deref()
                 .map_or((std::ptr::null(), 0), |v| (v.as_ptr(), v.len() as isize));
+            // SAFETY: h is the list just made; name and value are valid for their lengths and copied.
             unsafe {
                 rd::rd_kafka_header_add(h, k.as_ptr().cast(), k.len() as isize, val.cast(), size)
             };
@@ -152,14 +156,18 @@ unsafe fn produce(
     } else {
         vus.len()
     };
+    // SAFETY: rk and rkt are live (the caller's contract); vus holds n initialised entries.
     let error = unsafe { rd::rd_kafka_produceva(rk, vus.as_mut_ptr(), n) };
     if error.is_null() {
         return None;
     }
+    // SAFETY: error is the non-null error librdkafka just returned.
     let code = RDKafkaErrorCode::from(unsafe { rd::rd_kafka_error_code(error) });
+    // SAFETY: error is ours and destroyed once.
     unsafe { rd::rd_kafka_error_destroy(error) };
     if !headers.is_null() {
         // Refused: the headers are still ours.
+        // SAFETY: the refused headers were not taken over by librdkafka; destroyed once.
         unsafe { rd::rd_kafka_headers_destroy(headers) };
     }
     Some(code)
