@@ -334,13 +334,7 @@ pub fn listener_setting<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::config::props;
 
     #[test]
     fn kafkas_quickstart_serves_plaintext_and_skips_the_controller_listener() {

@@ -192,6 +192,7 @@ pub fn for_listener(
 mod tests {
     use super::*;
     use crate::broker::listener::{Endpoint, SecurityProtocol};
+    use crate::config::props;
 
     fn listener() -> ListenerConfig {
         ListenerConfig {
@@ -203,13 +204,6 @@ mod tests {
                 port: 0,
             },
         }
-    }
-
-    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
     }
 
     #[test]

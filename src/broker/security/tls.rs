@@ -305,6 +305,7 @@ pub fn server_config(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::props;
 
     fn listener(protocol: SecurityProtocol) -> ListenerConfig {
         ListenerConfig {
@@ -316,13 +317,6 @@ mod tests {
                 port: 0,
             },
         }
-    }
-
-    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
     }
 
     fn refusal(pairs: &[(&str, &str)]) -> String {

@@ -182,13 +182,7 @@ pub fn to_librdkafka(java: &BTreeMap<String, String>) -> Result<BTreeMap<String,
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::config::props;
 
     #[test]
     fn jaas_plain_and_scram_give_username_and_password() {
