@@ -123,8 +123,9 @@ pub struct CommonArgs {
     #[arg(long = "command-property", value_name = "KEY=VALUE", value_parser = parse_key_value, global = true)]
     pub command_property: Vec<(String, String)>,
 
-    /// Output format: text (Kafka's layout), table, or json (one object per line).
-    #[arg(long, value_name = "FORMAT", default_value = "text", global = true)]
+    /// Output format: text (Kafka's layout), table, or json (one object per line) [default:
+    /// table on a terminal, text in a pipe].
+    #[arg(long, value_name = "FORMAT", default_value_t = Format::for_stdout(), hide_default_value = true, global = true)]
     pub output: Format,
 }
 

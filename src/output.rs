@@ -17,6 +17,27 @@ pub enum Format {
     Json,
 }
 
+impl Format {
+    /// The default: a table for a person at a terminal, Kafka's exact text for a pipe or file.
+    pub fn for_stdout() -> Format {
+        if io::IsTerminal::is_terminal(&io::stdout()) {
+            Format::Table
+        } else {
+            Format::Text
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Format::Text => "text",
+            Format::Table => "table",
+            Format::Json => "json",
+        })
+    }
+}
+
 /// Rows with named columns, printable in every format.
 #[derive(Debug, Clone, Default)]
 pub struct Rows {
