@@ -1,6 +1,12 @@
 //! A producer appending straight to the data dir's partition logs, batching like the Java
 //! client's RecordAccumulator (per-partition batches of `batch.size`, sent when full or after
 //! `linger.ms`).
+//!
+//! Keyless records are spread as the Java client's built-in uniform sticky partitioner does
+//! (KIP-794, `BuiltInPartitioner`): they stick to one partition, chosen at random among all of
+//! them, until `batch.size` bytes have been produced to it and its batch is complete, or until
+//! twice `batch.size` bytes whatever the batches. Batches sent early by `linger.ms` (a slow
+//! feed) therefore do not pin every record to one partition, nor does every flush move on.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -29,8 +35,10 @@ struct TopicState {
     fetched: Instant,
     logs: Vec<Option<UnifiedLog>>,
     batches: Vec<Option<PendingBatch>>,
-    /// Partition keyless records stick to until its batch is sent.
+    /// Partition keyless records stick to (Kafka's `StickyPartitionInfo.index`).
     sticky: i32,
+    /// Bytes of records produced to `sticky` since it was chosen (`producedBytes`).
+    sticky_bytes: usize,
 }
 
 /// Producer over an embedded data dir.
@@ -93,6 +101,7 @@ impl EmbeddedProducer {
                     logs: Vec::new(),
                     batches: Vec::new(),
                     sticky,
+                    sticky_bytes: 0,
                 });
             if entry.meta.topic_id != meta.topic_id {
                 // Deleted and recreated: nothing of the old topic's handles applies.
@@ -104,6 +113,11 @@ impl EmbeddedProducer {
             entry.fetched = Instant::now();
             entry.logs.resize_with(n, || None);
             entry.batches.resize_with(n, || None);
+            if entry.sticky as usize >= n {
+                // Recreated with fewer partitions.
+                entry.sticky = sticky;
+                entry.sticky_bytes = 0;
+            }
         }
         self.topics
             .get_mut(topic)
@@ -177,6 +191,7 @@ impl Producer for EmbeddedProducer {
             });
         }
         let n = state.meta.partitions;
+        let record_is_keyless = record.key.is_none();
         let p = match (partition, &record.key) {
             (Some(p), _) if p < 0 || p >= n => {
                 return Err(Error::UnknownPartition {
@@ -189,6 +204,8 @@ impl Producer for EmbeddedProducer {
             (None, None) => state.sticky,
         };
         let slot = &mut state.batches[p as usize];
+        // Bytes this record adds, counting a new batch's header as Kafka's appendedBytes does.
+        let appended = size + if slot.is_none() { HEADER_LEN } else { 0 };
         let batch = slot.get_or_insert_with(|| PendingBatch {
             records: Vec::new(),
             bytes: HEADER_LEN,
@@ -196,14 +213,24 @@ impl Producer for EmbeddedProducer {
         });
         batch.records.push(record);
         batch.bytes += size;
-        if sync || batch.bytes >= batch_size {
-            let was_sticky = p == state.sticky && partition.is_none();
+        let full = sync || batch.bytes >= batch_size;
+        if full {
             self.send_batch(topic, p)?;
-            if was_sticky && n > 1 {
-                // Kafka's sticky partitioner moves on once a batch is sent.
-                let next = (self.next_random() % (n as u64 - 1)) as i32;
-                let state = self.topic_state(topic)?;
-                state.sticky = if next >= p { next + 1 } else { next };
+        }
+        if partition.is_none() && record_is_keyless {
+            // Kafka's BuiltInPartitioner.updatePartitionInfo: switch once batch.size bytes went
+            // to the sticky partition and its batches are all complete (none open), or at
+            // twice batch.size regardless; the next one is drawn uniformly among all
+            // partitions.
+            let next = self.next_random();
+            let state = self.topic_state(topic)?;
+            state.sticky_bytes += appended;
+            let all_full = state.batches[p as usize].is_none();
+            if (state.sticky_bytes >= batch_size && all_full)
+                || state.sticky_bytes >= batch_size.saturating_mul(2)
+            {
+                state.sticky = (next % n.max(1) as u64) as i32;
+                state.sticky_bytes = 0;
             }
         }
         Ok(p)
@@ -248,5 +275,106 @@ impl Producer for EmbeddedProducer {
 
     fn acknowledged(&self) -> u64 {
         self.acked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::engine::EngineConfig;
+
+    /// Sends 10,000 keyless 20-byte records to a 4-partition topic, calling `flush` every
+    /// `flush_every` records (a slow feed whose batches `linger.ms` sends before they fill), and
+    /// returns the partition of each record and the records each log holds.
+    fn spread(flush_every: usize, seed: u64) -> (Vec<i32>, Vec<i64>) {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path(), EngineConfig::default()).unwrap();
+        engine
+            .create_topic("spread", Some(4), None, BTreeMap::new())
+            .unwrap();
+        let mut producer = EmbeddedProducer::new(engine.clone(), ProducerConfig::default());
+        producer.rng = seed | 1;
+        let mut chosen = Vec::new();
+        for i in 0..10_000 {
+            let record = ProducerRecord {
+                key: None,
+                value: Some(Bytes::from(format!("record-number-{i:06}"))),
+                headers: Vec::new(),
+                timestamp: 0,
+            };
+            chosen.push(producer.send("spread", None, record).unwrap());
+            if (i + 1) % flush_every == 0 {
+                producer.flush().unwrap();
+            }
+        }
+        producer.flush().unwrap();
+        let meta = engine.topic("spread").unwrap();
+        let ends = (0..4)
+            .map(|p| {
+                let log = engine.open_partition(&meta, p, Mode::Read).unwrap();
+                log.state().unwrap().log_end_offset
+            })
+            .collect();
+        (chosen, ends)
+    }
+
+    /// Bytes (as the partitioner counts them) of each run of consecutive records sent to one
+    /// partition.
+    fn runs(chosen: &[i32]) -> Vec<usize> {
+        let size = 26 + "record-number-000000".len();
+        let mut runs = vec![0];
+        for w in chosen.windows(2) {
+            *runs.last_mut().unwrap() += size;
+            if w[0] != w[1] {
+                runs.push(0);
+            }
+        }
+        runs
+    }
+
+    /// The review case: keyless records fed slowly (100 at a time, each lot sent by linger
+    /// long before a batch fills) all went to one partition. As in Kafka, the sticky partition
+    /// changes after at least batch.size and at most twice batch.size bytes.
+    #[test]
+    fn a_slow_keyless_feed_spreads_over_every_partition_in_runs_of_about_batch_size() {
+        for seed in [1, 42, 0x5eed, 987_654_321] {
+            let (chosen, ends) = spread(100, seed);
+            assert_eq!(ends.iter().sum::<i64>(), 10_000);
+            // Kafka draws each next partition uniformly at random, so shares vary; but every
+            // partition gets some (before: one partition got all 10,000).
+            assert!(
+                ends.iter().all(|&n| n > 0),
+                "seed {seed}: every partition gets records: {ends:?}"
+            );
+            let runs = runs(&chosen);
+            assert!(runs.len() >= 8, "seed {seed}: {runs:?}");
+            // A run may hold two sticky periods when the same partition is drawn again.
+            for r in &runs[..runs.len() - 1] {
+                assert!(
+                    (16_384..=4 * 16_384 + 46).contains(r),
+                    "seed {seed}: {runs:?}"
+                );
+            }
+        }
+    }
+
+    /// A fast feed fills batches: the partition changes as soon as a batch of batch.size is
+    /// sent, as the Java client does.
+    #[test]
+    fn a_fast_keyless_feed_switches_after_each_full_batch() {
+        for seed in [7, 1234] {
+            let (chosen, ends) = spread(usize::MAX, seed);
+            assert!(ends.iter().all(|&n| n > 0), "seed {seed}: {ends:?}");
+            let runs = runs(&chosen);
+            for r in &runs[..runs.len() - 1] {
+                // Multiples of one full batch (a partition may be drawn again).
+                assert!(*r >= 16_384 - HEADER_LEN, "seed {seed}: {runs:?}");
+            }
+            assert!(runs.len() >= 12, "seed {seed}: {runs:?}");
+        }
     }
 }
