@@ -110,13 +110,29 @@ pub struct CommonArgs {
     #[arg(long, value_name = "HOST:PORT", global = true)]
     pub bootstrap_server: Option<String>,
 
+    /// The classic quickstart's `--zookeeper HOST:PORT`: read as the local default (the data dir,
+    /// or the server-start that owns it), never a ZooKeeper connection.
+    #[arg(long, value_name = "HOST:PORT", global = true)]
+    pub zookeeper: Option<String>,
+
+    /// The classic quickstart's name for --bootstrap-server (removed in Kafka 4.0).
+    #[arg(long, value_name = "HOST:PORT", global = true)]
+    pub broker_list: Option<String>,
+
     /// A named cluster or data dir from ~/.config/streamlog/config.toml [env: STREAMLOG_CONTEXT].
     #[arg(long, value_name = "NAME", global = true)]
     pub context: Option<String>,
 
     /// A Java properties file of client settings (security.protocol, sasl.*, ssl.*, client.id;
     /// auto.create.topics.enable and num.partitions for the embedded engine).
-    #[arg(long, value_name = "FILE", global = true)]
+    /// Also accepted as Kafka's --producer.config / --consumer.config.
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        alias = "producer.config",
+        alias = "consumer.config"
+    )]
     pub command_config: Option<PathBuf>,
 
     /// A client setting, KEY=VALUE, that beats --command-config; repeatable.
@@ -212,6 +228,7 @@ impl CommonArgs {
                 )
             })
         };
+        let legacy = self.legacy_target()?;
         let flag_context = self.context.as_deref().map(named).transpose()?;
         let env_bootstrap = env_var(BOOTSTRAP_ENV);
         let env_data_dir = env_var(DATA_DIR_ENV).map(PathBuf::from);
@@ -244,7 +261,9 @@ impl CommonArgs {
             },
         };
         let ctx = context.unwrap_or_default();
-        let (bootstrap, data_dir) = if let Some(b) = &self.bootstrap_server {
+        let (bootstrap, data_dir) = if let Some(t) = legacy {
+            t
+        } else if let Some(b) = &self.bootstrap_server {
             (Some(b.clone()), None)
         } else if let Some(d) = &self.data_dir {
             (None, Some(d.clone()))
@@ -282,6 +301,46 @@ impl CommonArgs {
         })
     }
 
+    /// What the classic quickstart's flags select, with one note on stderr naming today's flag:
+    /// `--broker-list` is `--bootstrap-server`; `--zookeeper` is the local default (`--data-dir`,
+    /// else `$STREAMLOG_DATA_DIR`, else the default data dir), served or not.
+    #[allow(clippy::type_complexity)]
+    fn legacy_target(&self) -> anyhow::Result<Option<(Option<String>, Option<PathBuf>)>> {
+        match (&self.zookeeper, &self.broker_list, &self.bootstrap_server) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(crate::cli::UsageError(
+                "--zookeeper cannot be combined with --bootstrap-server or --broker-list; keep one"
+                    .into(),
+            )
+            .into()),
+            (None, Some(b), Some(s)) if b != s => Err(crate::cli::UsageError(format!(
+                "--broker-list {b} and --bootstrap-server {s} disagree; keep --bootstrap-server"
+            ))
+            .into()),
+            (None, Some(b), _) => {
+                note_once(
+                    "Note: --broker-list was removed in Kafka 4.0; read here as --bootstrap-server.",
+                );
+                Ok(Some((Some(b.clone()), None)))
+            }
+            (Some(_), None, None) => {
+                let dir = match self
+                    .data_dir
+                    .clone()
+                    .or_else(|| env_var(DATA_DIR_ENV).map(PathBuf::from))
+                {
+                    Some(d) => d,
+                    None => default_data_dir()?,
+                };
+                note_once(&format!(
+                    "Note: --zookeeper was removed in Kafka 3.0; read here as the local data dir {}. Use --bootstrap-server.",
+                    dir.display()
+                ));
+                Ok(Some((None, Some(dir))))
+            }
+            (None, None, _) => Ok(None),
+        }
+    }
+
     /// Client properties: the context's, `--command-config`, `--command-property`.
     pub fn properties(&self) -> anyhow::Result<BTreeMap<String, String>> {
         Ok(self.selection()?.properties)
@@ -304,6 +363,24 @@ impl CommonArgs {
             .filter(|(k, _)| !ENGINE_PROPERTIES.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        if let Some(b) = &sel.bootstrap_servers
+            && nothing_serves_quickstart_address(b)
+        {
+            let dir = match self
+                .data_dir
+                .clone()
+                .or_else(|| env_var(DATA_DIR_ENV).map(PathBuf::from))
+            {
+                Some(d) => d,
+                None => default_data_dir()?,
+            };
+            note_once(&format!(
+                "Note: nothing listens on {b}; using the local data dir {} (run server-start to serve it there).",
+                dir.display()
+            ));
+            sel.bootstrap_servers = None;
+            sel.data_dir = dir;
+        }
         if let Some(b) = sel.bootstrap_servers {
             return Ok(Backend::Remote(RemoteConfig::new(b, &client_props)?));
         }
@@ -444,6 +521,45 @@ fn no_remote() -> anyhow::Error {
     anyhow::anyhow!(
         "this build of streamlog has no remote mode (built without the `remote` feature); rebuild with default features to use --bootstrap-server"
     )
+}
+
+/// True if `servers` is the quickstart's own address (port 9092 on this machine) and nothing
+/// accepts connections there: the tutorials' `--bootstrap-server localhost:9092` then means the
+/// local data dir, as `--zookeeper` does. Any other address stays a cluster, reachable or not.
+fn nothing_serves_quickstart_address(servers: &str) -> bool {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let mut addrs = Vec::new();
+    for server in servers.split(',').map(str::trim) {
+        let Some((host, port)) = server.rsplit_once(':') else {
+            return false;
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if port != "9092" || !matches!(host, "localhost" | "127.0.0.1" | "::1") {
+            return false;
+        }
+        match (host, 9092u16).to_socket_addrs() {
+            Ok(a) => addrs.extend(a),
+            Err(_) => return false,
+        }
+    }
+    !addrs.is_empty()
+        && addrs.iter().all(|a| {
+            matches!(
+                TcpStream::connect_timeout(a, std::time::Duration::from_millis(500)),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused
+            )
+        })
+}
+
+/// Prints a note on stderr once per process (the selection is resolved more than once).
+fn note_once(note: &str) {
+    static NOTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    if let Ok(mut noted) = NOTED.lock()
+        && !noted.iter().any(|n| n == note)
+    {
+        eprintln!("{note}");
+        noted.push(note.to_string());
+    }
 }
 
 /// Parses `key=value`.

@@ -2,7 +2,7 @@
 //! DefaultMessageFormatter).
 
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,16 +10,27 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use serde_json::json;
 
+use super::deserializer::Deserializer;
+use super::format_string::FormatString;
+use super::partition_ends::PartitionEnds;
 use super::usage;
-use crate::client::{ConsumerConfig, ConsumerRecord, OffsetReset, StartOffset, Subscribe};
+use crate::client::{
+    Admin, ConsumerConfig, ConsumerRecord, OffsetReset, OffsetSpec, StartOffset, Subscribe,
+};
 use crate::config::{CommonArgs, parse_key_value};
 use crate::output::Format;
 
+/// The examples at the end of `--help`.
+const EXAMPLES: &str = "\
+Examples:
+  console-consumer --topic quickstart-events --from-beginning
+  console-consumer --topic quickstart-events --group my-group --from-time -15m
+  console-consumer --topic quickstart-events --format '%p:%o %k=%s\\n'";
+
 /// Read records and print them on standard output.
 #[derive(Debug, Parser)]
-#[command(name = "console-consumer", version)]
+#[command(name = "console-consumer", version, after_help = EXAMPLES)]
 pub struct ConsoleConsumerArgs {
     /// The topic to consume.
     #[arg(long, value_name = "TOPIC")]
@@ -28,7 +39,7 @@ pub struct ConsoleConsumerArgs {
     #[arg(long, value_name = "REGEX")]
     pub include: Option<String>,
     /// Consume only this partition (starting at --offset, default latest).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub partition: Option<i32>,
     /// With --partition: earliest, latest, or an offset.
     #[arg(long, value_name = "OFFSET", allow_hyphen_values = true)]
@@ -39,12 +50,33 @@ pub struct ConsoleConsumerArgs {
     /// The consumer group; offsets are committed only with a group.
     #[arg(long, value_name = "GROUP")]
     pub group: Option<String>,
-    /// Exit after this many records.
-    #[arg(long, value_name = "N")]
-    pub max_messages: Option<u64>,
-    /// Exit if no record arrives for this many milliseconds.
-    #[arg(long, value_name = "MS")]
-    pub timeout_ms: Option<u64>,
+    /// Exit after this many records (a negative number, Kafka's default -1, means no limit).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub max_messages: Option<i64>,
+    /// Exit if no record arrives for this many milliseconds (negative: wait for ever).
+    #[arg(long, value_name = "MS", allow_hyphen_values = true)]
+    pub timeout_ms: Option<i64>,
+    /// Print each record through a format string, as kcat does: %t topic, %p partition,
+    /// %o offset, %k key, %v (or %s) value, %K / %S key / value length, %T timestamp in ms,
+    /// %D timestamp as RFC 3339 (UTC), %h headers as k=v,...; escapes \n \t \r \0.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Start each partition at its first record at or after this time: RFC 3339
+    /// (2026-12-01T10:00:00Z), a date (2026-12-01, local midnight), or relative to now (-15m,
+    /// -2h, -1d).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub from_time: Option<String>,
+    /// Stop each partition before its first record after this time (same forms as
+    /// --from-time), then exit.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub to_time: Option<String>,
+    /// Start at the last N records of each partition (add --exit-at-end to stop there).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub tail: Option<i64>,
+    /// Exit once every partition has been read up to the end it had when the consumer first
+    /// got it (also with --group).
+    #[arg(long)]
+    pub exit_at_end: bool,
     /// Skip records that cannot be processed instead of stopping.
     #[arg(long)]
     pub skip_message_on_error: bool,
@@ -53,7 +85,8 @@ pub struct ConsoleConsumerArgs {
     pub isolation_level: String,
     /// A formatter property, key=value: print.timestamp, print.key, print.offset,
     /// print.partition, print.delivery, print.epoch, print.headers, print.value, key.separator,
-    /// line.separator, headers.separator, null.literal.
+    /// line.separator, headers.separator, null.literal, key.deserializer, value.deserializer
+    /// (String, ByteArray, Long, Integer, Short, Double, Float, Boolean, UUID).
     #[arg(long = "property", visible_alias = "formatter-property", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub property: Vec<(String, String)>,
     /// A consumer config, key=value: group.id, client.id, auto.offset.reset.
@@ -92,6 +125,10 @@ pub struct MessageFormat {
     pub headers_separator: Vec<u8>,
     /// `null.literal`: printed for null keys, values and header values.
     pub null_literal: Vec<u8>,
+    /// `key.deserializer`.
+    pub key_deserializer: Deserializer,
+    /// `value.deserializer`.
+    pub value_deserializer: Deserializer,
 }
 
 impl Default for MessageFormat {
@@ -109,6 +146,8 @@ impl Default for MessageFormat {
             line_separator: b"\n".to_vec(),
             headers_separator: b",".to_vec(),
             null_literal: b"null".to_vec(),
+            key_deserializer: Deserializer::Bytes,
+            value_deserializer: Deserializer::Bytes,
         }
     }
 }
@@ -137,10 +176,18 @@ impl MessageFormat {
                 "line.separator" => f.line_separator = v.as_bytes().to_vec(),
                 "headers.separator" => f.headers_separator = v.as_bytes().to_vec(),
                 "null.literal" => f.null_literal = v.as_bytes().to_vec(),
-                // Deserializers: records are printed as their bytes, like StringDeserializer.
-                "key.deserializer" | "value.deserializer" | "headers.deserializer" => {}
+                "key.deserializer" => {
+                    f.key_deserializer = Deserializer::from_name(v)
+                        .map_err(|e| anyhow::anyhow!("--property {k}: {e}"))?
+                }
+                "value.deserializer" => {
+                    f.value_deserializer = Deserializer::from_name(v)
+                        .map_err(|e| anyhow::anyhow!("--property {k}: {e}"))?
+                }
+                // Header values are printed as their bytes, like StringDeserializer.
+                "headers.deserializer" => {}
                 other => bail!(
-                    "unknown --property '{other}': expected print.timestamp, print.key, print.offset, print.partition, print.delivery, print.epoch, print.headers, print.value, key.separator, line.separator, headers.separator or null.literal"
+                    "unknown --property '{other}': expected print.timestamp, print.key, print.offset, print.partition, print.delivery, print.epoch, print.headers, print.value, key.separator, line.separator, headers.separator null.literal, key.deserializer or value.deserializer"
                 ),
             }
         }
@@ -224,22 +271,6 @@ impl MessageFormat {
     }
 }
 
-fn json_record(r: &ConsumerRecord) -> String {
-    let text =
-        |b: &Option<bytes::Bytes>| b.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
-    let v = json!({
-        "topic": &*r.topic,
-        "partition": r.partition,
-        "offset": r.offset,
-        "timestamp": r.timestamp,
-        "timestamp_type": if r.log_append_time { "LogAppendTime" } else { "CreateTime" },
-        "headers": r.headers.iter().map(|(k, v)| json!([k, text(v)])).collect::<Vec<_>>(),
-        "key": text(&r.key),
-        "value": text(&r.value),
-    });
-    format!("{v}\n")
-}
-
 /// Runs the `console-consumer` tool.
 pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
     if args.topic.is_some() == args.include.is_some() {
@@ -248,12 +279,80 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
     if args.partition.is_some() && args.topic.is_none() {
         return usage("The topic is required when partition is specified.");
     }
+    if let Some(p) = args.partition
+        && p < 0
+    {
+        return usage(format!("--partition {p}: a partition number is 0 or more"));
+    }
     if args.offset.is_some() && args.partition.is_none() {
         return usage("The partition is required when offset is specified.");
     }
     if args.offset.is_some() && args.from_beginning {
         return usage("Options from-beginning and offset cannot be specified together.");
     }
+    if !matches!(
+        args.isolation_level.as_str(),
+        "read_uncommitted" | "read_committed"
+    ) {
+        return usage(format!(
+            "Invalid value {} for configuration isolation.level: String must be one of: read_committed, read_uncommitted",
+            args.isolation_level
+        ));
+    }
+    if args.group.as_deref().is_some_and(|g| g.trim().is_empty()) {
+        return usage("--group '': a group id must not be empty");
+    }
+    let positioned = [
+        (args.from_time.is_some(), "--from-time"),
+        (args.tail.is_some(), "--tail"),
+        (args.offset.is_some(), "--offset"),
+        (args.from_beginning, "--from-beginning"),
+    ];
+    let chosen: Vec<&str> = positioned
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| *n)
+        .collect();
+    if chosen.len() > 1 && (args.from_time.is_some() || args.tail.is_some()) {
+        return usage(format!(
+            "{} cannot be combined: each says where to start",
+            chosen.join(" and ")
+        ));
+    }
+    if (args.from_time.is_some() || args.tail.is_some()) && args.topic.is_none() {
+        return usage("--from-time and --tail need --topic (they position each of its partitions)");
+    }
+    if let Some(n) = args.tail
+        && n <= 0
+    {
+        return usage(format!("--tail {n}: expected a positive number of records"));
+    }
+    if args.format.is_some() && args.common.output == Format::Json {
+        return usage("--format and --output json both say how to print records; keep one");
+    }
+    let now = crate::log::unified::now_ms();
+    let from_time = args
+        .from_time
+        .as_deref()
+        .map(|t| {
+            super::time::parse_point_in_time(t, now)
+                .map_err(|e| super::UsageError(format!("--from-time: {e:#}")))
+        })
+        .transpose()?;
+    let to_time = args
+        .to_time
+        .as_deref()
+        .map(|t| {
+            super::time::parse_point_in_time(t, now)
+                .map_err(|e| super::UsageError(format!("--to-time: {e:#}")))
+        })
+        .transpose()?;
+    let template = args
+        .format
+        .as_deref()
+        .map(FormatString::parse)
+        .transpose()
+        .map_err(super::UsageError)?;
     let mut config = ConsumerConfig {
         group: args.group.clone(),
         offset_reset: if args.from_beginning {
@@ -297,11 +396,32 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
     if config.group.is_some() && args.partition.is_some() {
         return usage("Options group and partition cannot be specified together.");
     }
+    if config.group.is_some() && (from_time.is_some() || args.tail.is_some()) {
+        return usage(
+            "--from-time and --tail position each partition themselves; drop --group (or reset the group with consumer-groups --reset-offsets --to-datetime)",
+        );
+    }
     let formatter_props: BTreeMap<String, String> = args.property.iter().cloned().collect();
     let format = MessageFormat::from_properties(&formatter_props)?;
+    let backend = args.common.backend_with(&args.consumer_property)?;
+    let admin = backend.admin()?;
+    let mut starts: BTreeMap<(String, i32), i64> = BTreeMap::new();
     let subscribe = match (&args.topic, &args.include, args.partition) {
         (Some(t), _, Some(p)) => {
+            // An assigned partition must exist: there is no group to wait in.
+            let described = admin.describe_topics(std::slice::from_ref(t))?;
+            let count = described.first().map_or(0, |d| d.partitions.len() as i32);
+            if p >= count {
+                return Err(crate::Error::UnknownPartition {
+                    topic: t.clone(),
+                    partition: p,
+                }
+                .into());
+            }
             let start = match args.offset.as_deref() {
+                _ if from_time.is_some() || args.tail.is_some() => {
+                    StartOffset::At(start_of(&*admin, t, p, from_time, args.tail)?)
+                }
                 None | Some("latest") => {
                     if args.from_beginning {
                         StartOffset::Earliest
@@ -319,28 +439,28 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
                     }
                 },
             };
+            if let StartOffset::At(o) = start {
+                starts.insert((t.clone(), p), o);
+            }
             Subscribe::Assign(vec![(t.clone(), p, start)])
+        }
+        (Some(t), _, None) if from_time.is_some() || args.tail.is_some() => {
+            let described = admin.describe_topics(std::slice::from_ref(t))?;
+            let count = described.first().map_or(0, |d| d.partitions.len() as i32);
+            let mut list = Vec::new();
+            for p in 0..count {
+                let o = start_of(&*admin, t, p, from_time, args.tail)?;
+                starts.insert((t.clone(), p), o);
+                list.push((t.clone(), p, StartOffset::At(o)));
+            }
+            Subscribe::Assign(list)
         }
         (Some(t), _, None) => Subscribe::Topics(vec![t.clone()]),
         (None, Some(re), _) => Subscribe::Pattern(re.clone()),
         (None, None, _) => unreachable!("checked above"),
     };
-    let backend = args.common.backend_with(&args.consumer_property)?;
-    if let Subscribe::Assign(list) = &subscribe {
-        // An assigned partition must exist: there is no group to wait in.
-        let admin = backend.admin()?;
-        for (t, p, _) in list {
-            let described = admin.describe_topics(std::slice::from_ref(t))?;
-            let count = described.first().map_or(0, |d| d.partitions.len() as i32);
-            if *p < 0 || *p >= count {
-                return Err(crate::Error::UnknownPartition {
-                    topic: t.clone(),
-                    partition: *p,
-                }
-                .into());
-            }
-        }
-    }
+    let mut ends = (args.exit_at_end || to_time.is_some())
+        .then(|| PartitionEnds::new(to_time, config.group.clone(), config.offset_reset, starts));
     let interrupted = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, interrupted.clone())?;
@@ -351,12 +471,31 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let json = args.common.output == Format::Json;
+    let max_messages = args.max_messages.and_then(|m| u64::try_from(m).ok());
+    let progress = max_messages
+        .filter(|_| std::io::stderr().is_terminal())
+        .map(|max| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(max),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} records {per_sec}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
     let mut processed: u64 = 0;
     let mut last_record = Instant::now();
-    let timeout = args.timeout_ms.map(Duration::from_millis);
+    let timeout = args
+        .timeout_ms
+        .and_then(|t| u64::try_from(t).ok())
+        .map(Duration::from_millis);
+    let deserialize =
+        !format.key_deserializer.is_identity() || !format.value_deserializer.is_identity();
     let result: anyhow::Result<()> = (|| {
         while !interrupted.load(Ordering::Relaxed) {
-            if let Some(max) = args.max_messages
+            if let Some(max) = max_messages
                 && processed >= max
             {
                 break;
@@ -366,32 +505,116 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
             {
                 break;
             }
-            if let Some(max) = args.max_messages {
+            if let Some(e) = ends.as_mut()
+                && e.update(&*consumer, &*admin)?
+            {
+                break;
+            }
+            if let Some(max) = max_messages {
                 // Never take more than will be printed: the group commits what poll returned.
                 consumer.set_max_poll_records((max - processed).min(usize::MAX as u64) as usize);
             }
             let records = consumer.poll(Duration::from_millis(100))?;
             if records.is_empty() {
+                if stdout_closed() {
+                    break;
+                }
                 continue;
             }
             last_record = Instant::now();
-            let room = args.max_messages.map_or(u64::MAX, |m| m - processed);
+            let room = max_messages.map_or(u64::MAX, |m| m - processed);
             for r in records.iter().take(room.min(usize::MAX as u64) as usize) {
+                if let Some(e) = ends.as_mut()
+                    && !e.admit(&r.topic, r.partition, r.offset)
+                {
+                    continue;
+                }
+                let shown;
+                let r = if deserialize {
+                    match deserialized(&format, r) {
+                        Ok(d) => {
+                            shown = d;
+                            &shown
+                        }
+                        Err(e) if args.skip_message_on_error => {
+                            eprintln!("Error processing message, skipping this message: {e}");
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                } else {
+                    r
+                };
                 if json {
-                    out.write_all(json_record(r).as_bytes())?;
+                    out.write_all(super::envelope::to_json_line(r).as_bytes())?;
+                } else if let Some(t) = &template {
+                    t.write(&mut out, r)?;
                 } else {
                     format.write(&mut out, r)?;
                 }
                 processed += 1;
             }
+            if let Some(bar) = &progress {
+                bar.set_position(processed);
+            }
             out.flush()?;
         }
         Ok(())
     })();
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
     let closed = consumer.close();
     let _ = out.flush();
     eprintln!("Processed a total of {processed} messages");
     result?;
     closed?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where `--from-time` or `--tail` starts a partition.
+fn start_of(
+    admin: &dyn Admin,
+    topic: &str,
+    partition: i32,
+    from_time: Option<i64>,
+    tail: Option<i64>,
+) -> anyhow::Result<i64> {
+    let latest = admin.list_offset(topic, partition, OffsetSpec::Latest)?;
+    if let Some(t) = from_time {
+        let o = admin.list_offset(topic, partition, OffsetSpec::Timestamp(t))?;
+        return Ok(if o < 0 { latest } else { o });
+    }
+    let earliest = admin.list_offset(topic, partition, OffsetSpec::Earliest)?;
+    let n = tail.unwrap_or(0).max(0);
+    Ok(latest.saturating_sub(n).max(earliest))
+}
+
+/// The record with its key and value run through the formatter's deserializers.
+fn deserialized(format: &MessageFormat, r: &ConsumerRecord) -> anyhow::Result<ConsumerRecord> {
+    let at = |e: String| {
+        anyhow::anyhow!(
+            "{e} (topic {}, partition {}, offset {}); --skip-message-on-error skips such records",
+            r.topic,
+            r.partition,
+            r.offset
+        )
+    };
+    let mut d = r.clone();
+    d.key = format.key_deserializer.apply(d.key).map_err(at)?;
+    d.value = format.value_deserializer.apply(d.value).map_err(at)?;
+    Ok(d)
+}
+
+/// True when stdout is a pipe whose reader has gone (`| head -1` done): noticed while no record
+/// arrives, so an idle consumer exits instead of waiting for a write to fail.
+fn stdout_closed() -> bool {
+    let mut fds = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd on the stack, a count of one, and no wait.
+    let n = unsafe { libc::poll(&mut fds, 1, 0) };
+    n > 0 && fds.revents & (libc::POLLERR | libc::POLLHUP) != 0
 }

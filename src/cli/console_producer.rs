@@ -18,9 +18,16 @@ use crate::config::{CommonArgs, parse_key_value};
 use crate::log::codec::parse_compression;
 use crate::log::unified::now_ms;
 
+/// The examples at the end of `--help`.
+const EXAMPLES: &str = "\
+Examples:
+  console-producer --topic quickstart-events
+  console-producer --topic quickstart-events --property parse.key=true --property key.separator=:
+  console-producer --bootstrap-server localhost:9092 --topic quickstart-events < events.txt";
+
 /// Read lines from standard input and publish them as records.
 #[derive(Debug, Parser)]
-#[command(name = "console-producer", version)]
+#[command(name = "console-producer", version, after_help = EXAMPLES)]
 pub struct ConsoleProducerArgs {
     /// The topic to produce to.
     #[arg(long, value_name = "TOPIC")]
@@ -51,8 +58,26 @@ pub struct ConsoleProducerArgs {
     /// ...); the same as --command-property, Kafka's newer name.
     #[arg(long = "producer-property", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub producer_property: Vec<(String, String)>,
+    /// How each input line reads: text (Kafka's line reader and its --property settings) or
+    /// json, the envelope `console-consumer --output json` prints: {"key", "value", "headers",
+    /// "partition", "timestamp", "encoding"}.
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub input: InputFormat,
+    /// Read lines from this file instead of standard input.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// What an input line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum InputFormat {
+    /// Kafka's LineMessageReader: the line is the value (keys and headers with --property).
+    #[default]
+    Text,
+    /// One JSON envelope per line, as `console-consumer --output json` prints.
+    Json,
 }
 
 /// LineMessageReader's settings.
@@ -77,6 +102,8 @@ pub struct LineFormat {
     /// Refuse a header key repeated on one line. The embedded engine's batch codec keeps one
     /// value per header key; a remote cluster keeps them all, as Kafka does.
     pub unique_header_keys: bool,
+    /// Lines are JSON envelopes (`--input json`) instead of Kafka's line format.
+    pub json: bool,
 }
 
 impl Default for LineFormat {
@@ -91,6 +118,7 @@ impl Default for LineFormat {
             null_marker: None,
             ignore_error: false,
             unique_header_keys: true,
+            json: false,
         }
     }
 }
@@ -268,9 +296,23 @@ impl LineFormat {
         block: &Bytes,
         number: &mut u64,
         timestamp: i64,
-        mut after_line: impl FnMut(),
+        after_line: impl FnMut(),
     ) -> (Vec<ProducerRecord>, Option<String>) {
+        let (records, _, bad) = self.parse_block_to(block, number, timestamp, after_line);
+        (records, bad)
+    }
+
+    /// [`parse_block`](Self::parse_block) with the partition each record names (JSON input
+    /// only; empty otherwise).
+    fn parse_block_to(
+        &self,
+        block: &Bytes,
+        number: &mut u64,
+        timestamp: i64,
+        mut after_line: impl FnMut(),
+    ) -> (Vec<ProducerRecord>, Vec<Option<i32>>, Option<String>) {
         let mut records = Vec::with_capacity(block.len() / 64 + 1);
+        let mut partitions = Vec::new();
         let mut start = 0;
         while start < block.len() {
             let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |i| start + i);
@@ -279,15 +321,54 @@ impl LineFormat {
                 line_end -= 1;
             }
             *number += 1;
+            if self.json {
+                let line = &block[start..line_end];
+                start = end + 1;
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    after_line();
+                    continue;
+                }
+                match json_record(line, *number, timestamp) {
+                    Ok((p, r)) => {
+                        records.push(r);
+                        partitions.push(p);
+                    }
+                    Err(msg) if self.ignore_error => eprintln!("{msg}"),
+                    Err(msg) => return (records, partitions, Some(msg)),
+                }
+                after_line();
+                continue;
+            }
             match self.parse(block.slice(start..line_end), *number, timestamp) {
                 Ok(r) => records.push(r),
-                Err(msg) => return (records, Some(msg)),
+                Err(msg) => return (records, partitions, Some(msg)),
             }
             start = end + 1;
             after_line();
         }
-        (records, None)
+        (records, partitions, None)
     }
+}
+
+/// One `--input json` line: the partition it names and the record.
+fn json_record(
+    line: &[u8],
+    number: u64,
+    now: i64,
+) -> Result<(Option<i32>, ProducerRecord), String> {
+    let text = std::str::from_utf8(line)
+        .map_err(|_| format!("Invalid JSON on line number {number}: not UTF-8 text"))?;
+    let env = super::envelope::parse(text)
+        .map_err(|e| format!("Invalid JSON on line number {number}: {e}"))?;
+    Ok((
+        env.partition,
+        ProducerRecord {
+            key: env.key,
+            value: env.value,
+            headers: env.headers,
+            timestamp: env.timestamp.unwrap_or(now),
+        },
+    ))
 }
 
 /// Splits like Java's `Pattern.split`: trailing empty pieces are dropped.
@@ -307,8 +388,9 @@ fn split(data: &Bytes, sep: &[u8]) -> Vec<Bytes> {
 
 /// What the stdin reader thread hands the producer.
 enum Chunk {
-    /// Parsed records and the bytes of input they came from.
-    Records(Vec<ProducerRecord>, u64),
+    /// Parsed records, the partitions they name (JSON input only, else empty), and the bytes of
+    /// input they came from.
+    Records(Vec<ProducerRecord>, Vec<Option<i32>>, u64),
     /// A line that could not be parsed (and ignore.error is off).
     Bad(String),
     /// stdin could not be read.
@@ -318,7 +400,7 @@ enum Chunk {
 /// Reads stdin in large blocks, cuts lines without copying them, and parses them: one
 /// [`Chunk`] per block read.
 struct LineReader {
-    stdin: std::io::Stdin,
+    input: Box<dyn Read + Send>,
     buf: BytesMut,
     format: LineFormat,
     prompt: bool,
@@ -329,13 +411,13 @@ struct LineReader {
 }
 
 impl LineReader {
-    fn new(format: LineFormat, prompt: bool) -> LineReader {
+    fn new(input: Box<dyn Read + Send>, format: LineFormat, prompt: bool) -> LineReader {
         if prompt {
             print!(">");
             let _ = std::io::stdout().flush();
         }
         LineReader {
-            stdin: std::io::stdin(),
+            input,
             buf: BytesMut::with_capacity(1 << 18),
             format,
             prompt,
@@ -364,7 +446,7 @@ impl Iterator for LineReader {
             let len = buf.len();
             let cap = buf.capacity();
             buf.resize(cap, 0);
-            let n = match self.stdin.read(&mut buf[len..]) {
+            let n = match self.input.read(&mut buf[len..]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
                     buf.truncate(len);
@@ -388,21 +470,21 @@ impl Iterator for LineReader {
             break buf.split_to(complete).freeze();
         };
         let prompt = self.prompt;
-        let (records, bad) = self
-            .format
-            .parse_block(&block, &mut self.number, now_ms(), || {
-                if prompt {
-                    print!(">");
-                    let _ = std::io::stdout().flush();
-                }
-            });
+        let (records, partitions, bad) =
+            self.format
+                .parse_block_to(&block, &mut self.number, now_ms(), || {
+                    if prompt {
+                        print!(">");
+                        let _ = std::io::stdout().flush();
+                    }
+                });
         match bad {
             Some(msg) => {
                 self.eof = true;
                 self.after = Some(Chunk::Bad(msg));
-                Some(Chunk::Records(records, 0))
+                Some(Chunk::Records(records, partitions, 0))
             }
-            None => Some(Chunk::Records(records, block.len() as u64)),
+            None => Some(Chunk::Records(records, partitions, block.len() as u64)),
         }
     }
 }
@@ -463,6 +545,23 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
     crate::engine::topic::validate_name(&topic)?;
     let reader_props: BTreeMap<String, String> = args.property.iter().cloned().collect();
     let mut format = LineFormat::from_properties(&reader_props)?;
+    format.json = args.input == InputFormat::Json;
+    if !matches!(
+        args.request_required_acks.as_str(),
+        "all" | "-1" | "0" | "1"
+    ) {
+        return super::usage(format!(
+            "Invalid value {} for configuration acks: String must be one of: all, -1, 0, 1",
+            args.request_required_acks
+        ));
+    }
+    let input: Box<dyn Read + Send> = match &args.file {
+        Some(path) => Box::new(
+            std::fs::File::open(path)
+                .map_err(|e| anyhow::anyhow!("cannot read --file {}: {e}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdin()),
+    };
     let mut config = ProducerConfig {
         batch_size: args.batch_size.unwrap_or(16384).max(1),
         linger: Duration::from_millis(args.timeout.unwrap_or(1000)),
@@ -503,11 +602,11 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
     // Fail on a bad or missing topic before reading any input.
     producer.partition_count(&topic)?;
 
-    let interactive = std::io::stdin().is_terminal();
+    let interactive = args.file.is_none() && std::io::stdin().is_terminal();
     // Kafka prompts only on a console: stdin and stdout both terminals.
     let prompt = interactive && std::io::stdout().is_terminal();
     let bar = (!interactive && std::io::stderr().is_terminal()).then(|| {
-        let size = std::fs::metadata("/dev/stdin")
+        let size = std::fs::metadata(args.file.as_deref().unwrap_or("/dev/stdin".as_ref()))
             .ok()
             .filter(|m| m.is_file())
             .map(|m| m.len());
@@ -518,7 +617,7 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
         signal_hook::flag::register(sig, interrupted.clone())?;
     }
     let keyed = format.parse_key;
-    let reader = LineReader::new(format, prompt);
+    let reader = LineReader::new(input, format, prompt);
     // Against a cluster librdkafka batches and sends on its own threads, so piped input is read,
     // parsed and handed over on this thread, as kcat does: a reader thread cost more in hand-off
     // than it gained. The embedded engine writes on this thread, and interactive input needs
@@ -531,10 +630,10 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
     let mut take =
         |chunk: Chunk, producer: &mut Box<dyn crate::client::Producer>| -> anyhow::Result<()> {
             match chunk {
-                Chunk::Records(records, bytes) => {
-                    for r in records {
+                Chunk::Records(records, partitions, bytes) => {
+                    for (i, r) in records.into_iter().enumerate() {
                         sent_lines.set(sent_lines.get() + 1);
-                        match producer.send(&topic, None, r) {
+                        match producer.send(&topic, partitions.get(i).copied().flatten(), r) {
                             Ok(_) => {}
                             // This record is refused, not a write: keep the lines before it,
                             // as after a parse error.

@@ -4,9 +4,14 @@
 //! Exit codes: 0 success; 1 the operation failed (one line on stderr says why); 2 invalid usage.
 //! A closed stdout (`| head`) ends a tool quietly with 0.
 
+pub mod completion;
 pub mod console_consumer;
 pub mod console_producer;
 pub mod consumer_groups;
+pub mod deserializer;
+pub mod envelope;
+pub mod format_string;
+pub mod partition_ends;
 pub mod server_start;
 pub mod time;
 pub mod topics;
@@ -76,12 +81,13 @@ pub fn one_line(e: &anyhow::Error) -> String {
     format!("{e:#}").replace('\n', " ")
 }
 
-/// Generates shell completions for a tool into `out`.
+/// Generates shell completions for a tool into `out`: clap_complete's script, followed for bash
+/// by the dynamic completion of topic and group names ([`completion`]).
 pub fn write_completions<A: CommandFactory>(
     shell: clap_complete::Shell,
     name: &str,
     out: &mut dyn std::io::Write,
-) {
+) -> std::io::Result<()> {
     let mut cmd = A::command();
-    clap_complete::generate(shell, &mut cmd, name, out);
+    completion::write(shell, &mut cmd, name, out)
 }

@@ -199,6 +199,10 @@ pub struct ConsumerConfig {
     pub max_poll_records: usize,
     /// `max.partition.fetch.bytes`.
     pub max_partition_fetch_bytes: usize,
+    /// Skip a damaged (corrupt) record batch, with a line on stderr, and go on after it
+    /// (`console-consumer --skip-message-on-error`); when false, the records before it are
+    /// returned and then the poll fails naming the topic, partition, offset and file.
+    pub skip_corrupt: bool,
 }
 
 impl Default for ConsumerConfig {
@@ -209,6 +213,7 @@ impl Default for ConsumerConfig {
             offset_reset: OffsetReset::Latest,
             max_poll_records: usize::MAX,
             max_partition_fetch_bytes: 1 << 20,
+            skip_corrupt: false,
         }
     }
 }
@@ -270,4 +275,7 @@ pub trait Consumer {
     fn commit(&mut self) -> Result<()>;
     /// Commits and leaves the group.
     fn close(&mut self) -> Result<()>;
+    /// The partitions this consumer reads now, each with the next offset it will return when
+    /// known (`--exit-at-end` stops once every one has reached its end).
+    fn positions(&self) -> Result<Vec<(String, i32, Option<i64>)>>;
 }

@@ -46,6 +46,9 @@ pub struct EmbeddedConsumer {
     scratch: Vec<StoredRecord>,
     /// How many records the last non-empty poll returned: the next poll's initial capacity.
     last_poll_len: usize,
+    /// A damaged batch met after records were already taken in the same poll: those are
+    /// returned first, and the next poll reports it.
+    pending_error: Option<Error>,
 }
 
 impl EmbeddedConsumer {
@@ -61,6 +64,7 @@ impl EmbeddedConsumer {
             round_robin: 0,
             scratch: Vec::new(),
             last_poll_len: 0,
+            pending_error: None,
         }
     }
 
@@ -260,14 +264,63 @@ impl EmbeddedConsumer {
             let Some(c) = self.cursors.get_mut(key) else {
                 continue;
             };
-            let fetched = match c.pos {
+            let at = match c.pos {
                 Some(p) => Ok(p),
                 None => c.log.locate(c.next_offset),
-            }
-            .and_then(|pos| c.log.read(pos, max_bytes));
+            };
+            let fetched = at.and_then(|pos| Ok((pos, c.log.read(pos, max_bytes)?)));
             // Retention may have removed the position: start again per auto.offset.reset.
             let data = match fetched {
-                Ok(d) => d,
+                Ok((_, d)) => d,
+                Err(Error::CorruptRecord {
+                    path,
+                    position,
+                    reason,
+                }) => {
+                    let what = format!(
+                        "corrupt record batch in {} at byte {position}: {reason} (topic {}, partition {}, offset {})",
+                        path.display(),
+                        key.0,
+                        key.1,
+                        c.next_offset
+                    );
+                    let skipped = if self.config.skip_corrupt {
+                        c.pos
+                            .map_or_else(|| c.log.locate(c.next_offset), Ok)
+                            .and_then(|pos| c.log.skip_batch(pos))
+                    } else {
+                        Err(Error::CorruptRecord {
+                            path,
+                            position,
+                            reason: format!(
+                                "{reason} (topic {}, partition {}, offset {}); --skip-message-on-error skips the damaged batch",
+                                key.0, key.1, c.next_offset
+                            ),
+                        })
+                    };
+                    match skipped {
+                        Ok(after) => {
+                            // As Kafka's console consumer reports a record it skips.
+                            eprintln!(
+                                "Error processing message, skipping this message: {what}; skipped offsets {} to {}",
+                                c.next_offset,
+                                after.offset - 1
+                            );
+                            c.next_offset = after.offset;
+                            c.pos = Some(after);
+                            continue;
+                        }
+                        Err(e) if out.is_empty() => {
+                            self.scratch = stored;
+                            return Err(e);
+                        }
+                        Err(e) => {
+                            // Hand out what this poll already has; the next poll reports it.
+                            self.pending_error = Some(e);
+                            break;
+                        }
+                    }
+                }
                 Err(Error::OffsetOutOfRange {
                     log_start_offset,
                     log_end_offset,
@@ -370,11 +423,22 @@ impl Consumer for EmbeddedConsumer {
         self.refresh()
     }
 
+    fn positions(&self) -> Result<Vec<(String, i32, Option<i64>)>> {
+        Ok(self
+            .cursors
+            .iter()
+            .map(|((t, p), c)| (t.to_string(), *p, Some(c.next_offset)))
+            .collect())
+    }
+
     fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>> {
         let deadline = Instant::now() + timeout;
         let mut out = Vec::with_capacity(self.last_poll_len.min(self.config.max_poll_records));
         // Auto-commit: what the previous poll returned has been processed by now.
         self.commit()?;
+        if let Some(e) = self.pending_error.take() {
+            return Err(e);
+        }
         loop {
             self.refresh()?;
             self.fetch_once(&mut out)?;

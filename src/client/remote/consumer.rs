@@ -445,6 +445,24 @@ impl Consumer for RemoteConsumer {
         Ok(out)
     }
 
+    fn positions(&self) -> Result<Vec<(String, i32, Option<i64>)>> {
+        let positions = self
+            .consumer
+            .position()
+            .map_err(|e| kafka_error("position", e))?;
+        Ok(positions
+            .elements()
+            .iter()
+            .map(|e| {
+                let at = match e.offset() {
+                    Offset::Offset(o) => Some(o),
+                    _ => None,
+                };
+                (e.topic().to_string(), e.partition(), at)
+            })
+            .collect())
+    }
+
     fn set_max_poll_records(&mut self, n: usize) {
         self.max_poll_records = n.max(1);
     }
