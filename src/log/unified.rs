@@ -1397,7 +1397,9 @@ impl UnifiedLog {
     ///
     /// # Errors
     /// `OffsetOutOfRange` if retention removed `pos`, `CorruptRecord` on a batch that fails its
-    /// CRC (a corrupt batch is never returned as data).
+    /// CRC (a corrupt batch is never returned as data). The valid batches before a damaged
+    /// one are returned first; the read after them, which starts at the damaged batch, fails
+    /// (see [`skip_batch`](Self::skip_batch) to move past it).
     pub fn read(&self, pos: Position, max_bytes: usize) -> Result<FetchData> {
         let read = self.read_inner(pos, max_bytes);
         self.note_read(&read);
@@ -1533,7 +1535,62 @@ impl UnifiedLog {
         }
     }
 
-    /// Reads whole, CRC-checked batches of `seg` into memory.
+    /// The position just after the batch at `pos`, for a reader that skips a damaged batch
+    /// (a consumer's `--skip-message-on-error`, as Kafka's consumer is moved past a corrupt
+    /// record). The batch's length field (outside the CRC) says where the next batch starts;
+    /// the next batch's base offset, if there is one, where the offsets continue.
+    ///
+    /// # Errors
+    /// `CorruptRecord` when the header at `pos` is unreadable or claims a length past the
+    /// end of the segment (then there is no telling where the next batch starts);
+    /// `OffsetOutOfRange` if retention removed `pos`.
+    pub fn skip_batch(&self, pos: Position) -> Result<Position> {
+        let state = self.state()?;
+        let seg = match self.seek_readable(pos, &state)? {
+            Readable::End(pos) => return Ok(pos),
+            Readable::Segment(seg) => seg,
+        };
+        let unknown = |why: String| Error::CorruptRecord {
+            path: seg.path.clone(),
+            position: seg.pos.byte,
+            reason: format!("{why}, so where the next batch starts is unknown"),
+        };
+        let mut header = [0u8; batch::HEADER_LEN];
+        if seg.pos.byte + batch::HEADER_LEN as u64 > seg.end {
+            return Err(unknown("the batch header is cut short".to_string()));
+        }
+        read_exact(&seg.file, &seg.path, &mut header, seg.pos.byte)?;
+        let h = BatchHeader::parse(&header).map_err(|e| {
+            unknown(match e {
+                batch::BatchError::Incomplete => "the batch header is cut short".to_string(),
+                batch::BatchError::Corrupt(why) => format!("the batch header is damaged ({why})"),
+            })
+        })?;
+        let after = seg.pos.byte + h.size() as u64;
+        if after > seg.end {
+            return Err(unknown(format!(
+                "the batch claims {} bytes, past the end of the segment",
+                h.size()
+            )));
+        }
+        let mut offset = h.next_offset().max(seg.pos.offset);
+        if after + batch::HEADER_LEN as u64 <= seg.end {
+            read_exact(&seg.file, &seg.path, &mut header, after)?;
+            if let Ok(next) = BatchHeader::parse(&header)
+                && next.base_offset >= seg.pos.offset
+            {
+                offset = next.base_offset;
+            }
+        }
+        Ok(Position {
+            segment: seg.pos.segment,
+            byte: after,
+            offset,
+        })
+    }
+
+    /// Reads whole, CRC-checked batches of `seg` into memory. Stops before a damaged batch
+    /// after valid ones; a damaged first batch is an error.
     fn copy_batches(&self, seg: &SegmentSpan, max_bytes: usize) -> Result<(Bytes, Position)> {
         let SegmentSpan {
             pos,
@@ -1560,14 +1617,18 @@ impl UnifiedLog {
         for (_, h) in iter.by_ref() {
             last = Some(h);
         }
-        if let Some((at, reason)) = iter.error.take() {
+        let used = iter.position();
+        // The valid batches before a damaged one are returned; the next read starts at the
+        // damaged batch and reports it.
+        if let Some((at, reason)) = iter.error.take()
+            && used == 0
+        {
             return Err(Error::CorruptRecord {
                 path: path.clone(),
                 position: pos.byte + at as u64,
                 reason,
             });
         }
-        let used = iter.position();
         if used == 0 {
             return Err(torn(path, pos.byte));
         }
@@ -1938,6 +1999,66 @@ mod tests {
             }
             other => panic!("expected CorruptRecord, got {other}"),
         }
+    }
+
+    /// The review case: a damaged batch in the middle of a segment hid the valid batches
+    /// before it (the whole read failed). Now they are returned, the read at the damaged batch
+    /// fails naming it, and `skip_batch` moves past it to the valid batches after it.
+    #[test]
+    fn valid_batches_before_a_damaged_one_are_read_and_it_can_be_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let pdir = dir.path().join("t-0");
+        UnifiedLog::create(&pdir).unwrap();
+        let log =
+            UnifiedLog::open(pdir.clone(), "t", 0, LogConfig::default(), Mode::Write).unwrap();
+        log.append(&mut batch(&["a", "b"])).unwrap();
+        log.append(&mut batch(&["c", "d"])).unwrap();
+        log.append(&mut batch(&["e"])).unwrap();
+        log.close().unwrap();
+        let seg = pdir.join(segment::file_name(0, "log"));
+        let mut bytes = std::fs::read(&seg).unwrap();
+        let first = batch::BatchHeader::parse(&bytes).unwrap().size();
+        let second = batch::BatchHeader::parse(&bytes[first..]).unwrap().size();
+        bytes[first + second - 3] ^= 0x20;
+        std::fs::write(&seg, &bytes).unwrap();
+        let reader =
+            UnifiedLog::open(pdir.clone(), "t", 0, LogConfig::default(), Mode::Read).unwrap();
+
+        let data = reader.read(reader.locate(0).unwrap(), 1 << 20).unwrap();
+        let mut recs = Vec::new();
+        decode_batches(data.records, &mut recs).unwrap();
+        assert_eq!(recs.iter().map(|r| r.offset).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!((data.next.byte, data.next.offset), (first as u64, 2));
+
+        match reader.read(data.next, 1 << 20).unwrap_err() {
+            Error::CorruptRecord {
+                path,
+                position,
+                reason,
+            } => {
+                assert_eq!((path, position), (seg.clone(), first as u64));
+                assert!(reason.contains("CRC"), "{reason}");
+            }
+            other => panic!("expected CorruptRecord, got {other}"),
+        }
+
+        let after = reader.skip_batch(data.next).unwrap();
+        assert_eq!((after.byte, after.offset), ((first + second) as u64, 4));
+        let data = reader.read(after, 1 << 20).unwrap();
+        let mut recs = Vec::new();
+        decode_batches(data.records, &mut recs).unwrap();
+        assert_eq!(recs.iter().map(|r| r.offset).collect::<Vec<_>>(), [4]);
+
+        // A header whose length runs past the segment cannot be skipped.
+        let mut bytes = std::fs::read(&seg).unwrap();
+        bytes[first + 8..first + 12].copy_from_slice(&i32::MAX.to_be_bytes());
+        std::fs::write(&seg, &bytes).unwrap();
+        let e = reader.skip_batch(Position {
+            segment: 0,
+            byte: first as u64,
+            offset: 2,
+        });
+        assert!(matches!(e, Err(Error::CorruptRecord { .. })), "{e:?}");
     }
 
     #[test]
