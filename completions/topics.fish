@@ -4,10 +4,12 @@ complete -c topics -l replication-factor -d 'The replication factor for each par
 complete -c topics -l config -d 'A topic configuration override, name=value; repeatable' -r
 complete -c topics -l data-dir -d 'Data directory of the embedded log engine [env: STREAMLOG_DATA_DIR; default: ~/.local/share/streamlog]' -r -F
 complete -c topics -l bootstrap-server -d 'Kafka bootstrap servers (host:port,...): talk to a cluster instead of the embedded data dir [env: STREAMLOG_BOOTSTRAP_SERVER]' -r
+complete -c topics -l zookeeper -d 'The classic quickstart\'s `--zookeeper HOST:PORT`: read as the local default (the data dir, or the server-start that owns it), never a ZooKeeper connection' -r
+complete -c topics -l broker-list -d 'The classic quickstart\'s name for --bootstrap-server (removed in Kafka 4.0)' -r
 complete -c topics -l context -d 'A named cluster or data dir from ~/.config/streamlog/config.toml [env: STREAMLOG_CONTEXT]' -r
-complete -c topics -l command-config -d 'A Java properties file of client settings (security.protocol, sasl.*, ssl.*, client.id; auto.create.topics.enable and num.partitions for the embedded engine)' -r -F
+complete -c topics -l command-config -d 'A Java properties file of client settings (security.protocol, sasl.*, ssl.*, client.id; auto.create.topics.enable and num.partitions for the embedded engine). Also accepted as Kafka\'s --producer.config / --consumer.config' -r -F
 complete -c topics -l command-property -d 'A client setting, KEY=VALUE, that beats --command-config; repeatable' -r
-complete -c topics -l output -d 'Output format: text (Kafka\'s layout), table, or json (one object per line)' -r -f -a "text\t'Exactly what Apache Kafka\'s tool prints'
+complete -c topics -l output -d 'Output format: text (Kafka\'s layout), table, or json (one object per line) [default: table on a terminal, text in a pipe]' -r -f -a "text\t'Exactly what Apache Kafka\'s tool prints'
 table\t'A boxed table, for people'
 json\t'One JSON object per line, for scripts'"
 complete -c topics -l list -d 'List all available topics'
@@ -21,5 +23,6 @@ complete -c topics -l exclude-internal -d 'Exclude internal topics when listing 
 complete -c topics -l under-replicated-partitions -d 'With --describe: only show partitions whose ISR is smaller than their replicas'
 complete -c topics -l unavailable-partitions -d 'With --describe: only show partitions whose leader is unavailable'
 complete -c topics -l topics-with-overrides -d 'With --describe: only show topics that have config overrides'
+complete -c topics -l yes -d 'With --delete: do not ask for confirmation (it is asked only when stdin and stderr are terminals)'
 complete -c topics -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c topics -s V -l version -d 'Print version'

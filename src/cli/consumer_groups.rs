@@ -14,9 +14,16 @@ use crate::config::CommonArgs;
 use crate::error::Error;
 use crate::output::{Format, Rows, print};
 
+/// The examples at the end of `--help`.
+const EXAMPLES: &str = "\
+Examples:
+  consumer-groups --list
+  consumer-groups --describe --group my-group
+  consumer-groups --reset-offsets --group my-group --topic quickstart-events --to-earliest --execute";
+
 /// List, describe, delete consumer groups, or reset their offsets.
 #[derive(Debug, Parser)]
-#[command(name = "consumer-groups", version)]
+#[command(name = "consumer-groups", version, after_help = EXAMPLES)]
 pub struct ConsumerGroupsArgs {
     /// List all consumer groups.
     #[arg(long)]

@@ -16,9 +16,16 @@ use crate::broker::{self, BrokerConfig, BrokerState, ServingListener};
 use crate::config::parse_key_value;
 use crate::engine::{Engine, EngineConfig};
 
+/// The examples at the end of `--help`.
+const EXAMPLES: &str = "\
+Examples:
+  server-start
+  server-start config/server.properties
+  server-start config/server.properties --override listeners=PLAINTEXT://:19092";
+
 /// Serve the embedded log on the Kafka protocol, for any Kafka client.
 #[derive(Debug, Parser)]
-#[command(name = "server-start", version)]
+#[command(name = "server-start", version, after_help = EXAMPLES)]
 pub struct ServerStartArgs {
     /// A Kafka server.properties file (keys that do not apply to one node are ignored, with a
     /// warning).

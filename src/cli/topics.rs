@@ -12,13 +12,18 @@ use crate::config::{CommonArgs, parse_key_value};
 use crate::error::Error;
 use crate::output::{Format, print};
 
+/// The note and the examples at the end of `--help`.
+const AFTER_HELP: &str = "\
+Exactly one of --list, --describe, --create, --alter or --delete is required.
+
+Examples:
+  topics --create --topic quickstart-events --partitions 3
+  topics --describe --topic quickstart-events
+  topics --list --output json";
+
 /// Create, delete, describe, or change a topic.
 #[derive(Debug, Parser)]
-#[command(
-    name = "topics",
-    version,
-    after_help = "Exactly one of --list, --describe, --create, --alter or --delete is required."
-)]
+#[command(name = "topics", version, after_help = AFTER_HELP)]
 pub struct TopicsArgs {
     /// List all available topics.
     #[arg(long)]
