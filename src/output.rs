@@ -107,8 +107,57 @@ impl Rows {
         out
     }
 
-    /// A boxed table.
+    /// A boxed table, coloured when stdout is a terminal and `NO_COLOR` is unset or empty (see
+    /// [`colour_enabled`]).
     pub fn to_table(&self) -> String {
+        self.to_table_coloured(colour_enabled())
+    }
+
+    /// A boxed table; with `colour`, cells that need attention are coloured (see
+    /// [`cell_colour`]).
+    pub fn to_table_coloured(&self, colour: bool) -> String {
+        let plain = self.to_plain_table();
+        if !colour {
+            return plain;
+        }
+        // The table is laid out on the plain text (comfy-table is built without its terminal
+        // features), then cells are wrapped in ANSI colours: the header and its rule are the
+        // first three lines, then one line per row, `│` at both ends and `┆` between cells.
+        let mut out = String::with_capacity(plain.len() + 64);
+        for (i, line) in plain.lines().enumerate() {
+            let row = i.checked_sub(3).and_then(|r| self.rows.get(r));
+            let inner = line.strip_prefix('│').and_then(|l| l.strip_suffix('│'));
+            match (row, inner) {
+                (Some(row), Some(inner)) if inner.split('┆').count() == self.headers.len() => {
+                    out.push('│');
+                    for (c, seg) in inner.split('┆').enumerate() {
+                        if c > 0 {
+                            out.push('┆');
+                        }
+                        let code = row
+                            .get(c)
+                            .and_then(|cell| cell_colour(self.headers[c], cell.as_deref()?));
+                        match code {
+                            Some(code) if !seg.trim().is_empty() => {
+                                let start = seg.len() - seg.trim_start().len();
+                                let end = seg.trim_end().len();
+                                out.push_str(&seg[..start]);
+                                out.push_str(&paint(&seg[start..end], code, true));
+                                out.push_str(&seg[end..]);
+                            }
+                            _ => out.push_str(seg),
+                        }
+                    }
+                    out.push('│');
+                }
+                _ => out.push_str(line),
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    fn to_plain_table(&self) -> String {
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
@@ -134,6 +183,7 @@ impl Rows {
                     Some(s) if self.numeric.contains(h) => s
                         .parse::<i64>()
                         .map(Value::from)
+                        .or_else(|_| s.parse::<f64>().map(Value::from))
                         .unwrap_or_else(|_| Value::String(s.clone())),
                     Some(s) => Value::String(s.clone()),
                 };
@@ -153,6 +203,76 @@ impl Rows {
             Format::Json => self.to_json_lines(),
         }
     }
+}
+
+/// ANSI colour codes of the table view.
+pub const YELLOW: &str = "33";
+/// Red: errors, dead and unknown groups.
+pub const RED: &str = "31";
+/// Green: a healthy (Stable) group.
+pub const GREEN: &str = "32";
+
+/// The colour of a table cell, by its column: a lag above 0 yellow; a group state green when
+/// Stable, red when Dead or Unknown; an error status red.
+pub fn cell_colour(header: &str, cell: &str) -> Option<&'static str> {
+    match header {
+        "LAG" | "TOTAL-LAG" => cell.parse::<i64>().ok().filter(|&l| l > 0).map(|_| YELLOW),
+        "STATE" => match cell {
+            "Stable" => Some(GREEN),
+            "Dead" | "Unknown" => Some(RED),
+            _ => None,
+        },
+        "STATUS" | "ERROR" => cell.starts_with("Error").then_some(RED),
+        _ => None,
+    }
+}
+
+/// True when output may be coloured: stdout is a terminal and `NO_COLOR` is unset or empty
+/// (<https://no-color.org>).
+pub fn colour_enabled() -> bool {
+    io::IsTerminal::is_terminal(&io::stdout()) && no_color_allows(std::env::var_os("NO_COLOR"))
+}
+
+fn no_color_allows(v: Option<std::ffi::OsString>) -> bool {
+    v.is_none_or(|v| v.is_empty())
+}
+
+/// Wraps `text` in an ANSI colour when `colour` is on.
+pub fn paint(text: &str, code: &str, colour: bool) -> String {
+    if colour {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Operations on at least this many partitions show progress on a terminal.
+pub const PROGRESS_MIN_PARTITIONS: u64 = 100;
+
+/// A spinner on stderr with `msg` and the elapsed time for an operation on `partitions`
+/// partitions, or None: when stderr is not a terminal, or for fewer than
+/// [`PROGRESS_MIN_PARTITIONS`]. The caller clears it when done.
+pub fn progress(partitions: u64, msg: &str) -> Option<indicatif::ProgressBar> {
+    if partitions < PROGRESS_MIN_PARTITIONS || !io::IsTerminal::is_terminal(&io::stderr()) {
+        return None;
+    }
+    Some(progress_bar(partitions, msg))
+}
+
+/// A bar on stderr counting partitions (see [`progress`] for when to show one).
+pub fn progress_bar(partitions: u64, msg: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(partitions),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {msg} [{bar:30}] {pos}/{len} partitions ({elapsed})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(msg.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar
 }
 
 /// `CURRENT-OFFSET` → `current_offset`, `#PARTITIONS` → `partitions`.
@@ -198,5 +318,44 @@ mod tests {
             rows.to_json_lines(),
             "{\"client_id\":null,\"group\":\"g\",\"lag\":5}\n"
         );
+    }
+
+    #[test]
+    fn table_colours_only_cells_that_need_attention_and_keeps_the_layout() {
+        let mut rows = Rows::new(&["GROUP", "STATE", "LAG"]);
+        rows.push(vec![
+            Some("a".into()),
+            Some("Stable".into()),
+            Some("0".into()),
+        ]);
+        rows.push(vec![
+            Some("b".into()),
+            Some("Dead".into()),
+            Some("7".into()),
+        ]);
+        let plain = rows.to_table_coloured(false);
+        assert!(!plain.contains('\x1b'));
+        let coloured = rows.to_table_coloured(true);
+        assert!(coloured.contains("\x1b[32mStable\x1b[0m"), "{coloured}");
+        assert!(coloured.contains("\x1b[31mDead\x1b[0m"), "{coloured}");
+        assert!(coloured.contains("\x1b[33m7\x1b[0m"), "{coloured}");
+        assert!(
+            !coloured.contains("\x1b[33m0"),
+            "no colour for a lag of 0: {coloured}"
+        );
+        let stripped = coloured
+            .replace("\x1b[32m", "")
+            .replace("\x1b[31m", "")
+            .replace("\x1b[33m", "")
+            .replace("\x1b[0m", "");
+        assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn no_color_with_any_value_turns_colour_off() {
+        assert!(no_color_allows(None));
+        assert!(no_color_allows(Some("".into())));
+        assert!(!no_color_allows(Some("1".into())));
+        assert!(!no_color_allows(Some("0".into())));
     }
 }

@@ -1,5 +1,17 @@
 //! `consumer-groups`: list, describe, reset and delete consumer groups (Kafka's
 //! `kafka-consumer-groups.sh`).
+//!
+//! Beyond Kafka's text (which stays byte for byte Kafka's):
+//! - `--describe` in the table view ends each group with `GROUP <g> TOTAL-LAG <n>` (rpk's total,
+//!   the sum of the known lags); JSON rows carry `total_lag`. Kafka's text prints no total.
+//! - `--list` in the table and JSON views shows `GROUP STATE MEMBERS`; `--list --state` in text
+//!   is Kafka's `GROUP STATE` layout. An unknown state is a usage error naming the valid ones.
+//! - A group whose data cannot be read (a damaged offsets file) is named on stderr, one line;
+//!   the others are still listed or described, and the exit code is 1.
+//! - `--describe --watch [SECS]` redraws the offsets with consume and produce rates and the time
+//!   to catch up; see [`watch`].
+//! - `--delete` and `--delete-offsets` ask before deleting when stdin and stderr are terminals
+//!   (`--yes` skips); declined, `Aborted.` and exit 1. Without a terminal nothing is asked.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
@@ -75,7 +87,7 @@ pub struct ConsumerGroupsArgs {
     #[arg(long)]
     pub to_current: bool,
     /// Reset to this offset (clamped to the log).
-    #[arg(long, value_name = "OFFSET")]
+    #[arg(long, value_name = "OFFSET", allow_negative_numbers = true)]
     pub to_offset: Option<i64>,
     /// Move the committed offset by N (may be negative; clamped to the log).
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
@@ -92,6 +104,17 @@ pub struct ConsumerGroupsArgs {
     /// Apply the reset.
     #[arg(long)]
     pub execute: bool,
+    /// With --describe: redraw the offsets and lag every SECS seconds (default 2) with each
+    /// partition's consume rate and time to catch up, until Ctrl-C.
+    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2")]
+    pub watch: Option<f64>,
+    /// With --watch: stop after this many refreshes (for scripts and tests).
+    #[arg(long, value_name = "N", hide = true)]
+    pub watch_count: Option<u64>,
+    /// With --delete or --delete-offsets: do not ask for confirmation (it is asked only when
+    /// stdin and stderr are terminals).
+    #[arg(long)]
+    pub yes: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -239,7 +262,11 @@ fn describe_group(
             rows.render(format, &[15, 15, 15, 15, 15, 15, 20, 15, 20]),
         ));
     }
-    let mut rows = Rows::new(&[
+    let offsets = offset_rows(admin, &desc)?;
+    let total = total_lag(&offsets);
+    // JSON rows carry the group's total lag; Kafka's text has none.
+    let json = format == Format::Json;
+    let mut headers = vec![
         "GROUP",
         "TOPIC",
         "PARTITION",
@@ -249,18 +276,24 @@ fn describe_group(
         "CONSUMER-ID",
         "HOST",
         "CLIENT-ID",
-    ])
-    .numeric(&["PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG"]);
-    for r in offset_rows(admin, &desc)? {
-        let lag = match (r.current, r.log_end) {
-            (Some(c), Some(e)) => Some((e - c).max(0).to_string()),
-            _ => None,
-        };
+    ];
+    if json {
+        headers.push("TOTAL-LAG");
+    }
+    let mut rows = Rows::new(&headers).numeric(&[
+        "PARTITION",
+        "CURRENT-OFFSET",
+        "LOG-END-OFFSET",
+        "LAG",
+        "TOTAL-LAG",
+    ]);
+    for r in offsets {
+        let lag = lag_of(&r).map(|l| l.to_string());
         let (id, host, client) = match r.member {
             Some((a, b, c)) => (Some(a), Some(b), Some(c)),
             None => (None, None, None),
         };
-        rows.push(vec![
+        let mut row = vec![
             Some(desc.group.clone()),
             Some(r.topic),
             Some(r.partition.to_string()),
@@ -270,16 +303,238 @@ fn describe_group(
             id,
             host,
             client,
-        ]);
+        ];
+        if json {
+            row.push(Some(total.to_string()));
+        }
+        rows.push(row);
     }
     // Kafka prints no table at all for a group with neither members nor offsets.
     if rows.rows.is_empty() && format == Format::Text {
         return Ok(String::new());
     }
-    Ok(prefix(
+    let mut out = prefix(
         format,
         rows.render(format, &[15, 15, 10, 15, 15, 15, 15, 15, 0]),
-    ))
+    );
+    if format == Format::Table {
+        out.push_str(&total_line(
+            &desc.group,
+            total,
+            crate::output::colour_enabled(),
+        ));
+    }
+    Ok(out)
+}
+
+/// A partition's lag: log end minus committed offset, when both are known.
+fn lag_of(r: &OffsetRow) -> Option<i64> {
+    match (r.current, r.log_end) {
+        (Some(c), Some(e)) => Some((e - c).max(0)),
+        _ => None,
+    }
+}
+
+/// The sum of the known lags of a group's partitions (rpk's TOTAL-LAG).
+fn total_lag(rows: &[OffsetRow]) -> i64 {
+    rows.iter().filter_map(lag_of).fold(0, i64::saturating_add)
+}
+
+/// The table view's summary line under a group's offsets: `GROUP g TOTAL-LAG n`.
+fn total_line(group: &str, total: i64, colour: bool) -> String {
+    let n = if total > 0 {
+        crate::output::paint(&total.to_string(), crate::output::YELLOW, colour)
+    } else {
+        total.to_string()
+    };
+    format!("GROUP {group} TOTAL-LAG {n}\n")
+}
+
+/// The previous sample of a partition under --watch: when, committed offset, log end.
+type Sample = (std::time::Instant, Option<i64>, Option<i64>);
+
+/// Records per second between two offsets `secs` apart (never below 0: a reset moves the
+/// committed offset back).
+fn rate(before: Option<i64>, now: Option<i64>, secs: f64) -> Option<f64> {
+    match (before, now) {
+        (Some(b), Some(n)) if secs > 0.0 => Some(((n - b) as f64 / secs).max(0.0)),
+        _ => None,
+    }
+}
+
+/// The time to catch up: `lag / (consume - produce)` when that is positive; `0s` without lag,
+/// `∞` when the group does not gain on the producers, `-` before there are two samples.
+fn eta(lag: Option<i64>, consume: Option<f64>, produce: Option<f64>) -> String {
+    let (Some(lag), Some(c), Some(p)) = (lag, consume, produce) else {
+        return "-".to_string();
+    };
+    if lag == 0 {
+        return "0s".to_string();
+    }
+    let net = c - p;
+    if net <= 0.0 {
+        return "∞".to_string();
+    }
+    let secs = (lag as f64 / net).ceil();
+    if secs > 100.0 * 365.0 * 86400.0 {
+        return "∞".to_string();
+    }
+    let secs = secs as u64;
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s:02}s"),
+        _ => format!("{h}h{m:02}m{s:02}s"),
+    }
+}
+
+/// One refresh of --watch for one group: its offsets with consume and produce rates since the
+/// previous refresh and the time to catch up.
+fn watch_view(
+    admin: &dyn Admin,
+    format: Format,
+    group: &str,
+    prev: &mut BTreeMap<(String, String, i32), Sample>,
+) -> anyhow::Result<String> {
+    let desc = admin.describe_group(group)?;
+    if desc.state == "Dead" {
+        return Err(Error::GroupNotFound(group.to_string()).into());
+    }
+    let offsets = offset_rows(admin, &desc)?;
+    let total = total_lag(&offsets);
+    let now = std::time::Instant::now();
+    let mut headers = vec![
+        "GROUP",
+        "TOPIC",
+        "PARTITION",
+        "CURRENT-OFFSET",
+        "LOG-END-OFFSET",
+        "LAG",
+        "CONSUME-RATE",
+        "PRODUCE-RATE",
+        "TIME-TO-CATCH-UP",
+        "CONSUMER-ID",
+    ];
+    if format == Format::Json {
+        headers.push("TOTAL-LAG");
+    }
+    let mut rows = Rows::new(&headers).numeric(&[
+        "PARTITION",
+        "CURRENT-OFFSET",
+        "LOG-END-OFFSET",
+        "LAG",
+        "CONSUME-RATE",
+        "PRODUCE-RATE",
+        "TOTAL-LAG",
+    ]);
+    for r in offsets {
+        let key = (group.to_string(), r.topic.clone(), r.partition);
+        let (consume, produce) = match prev.get(&key) {
+            Some((at, c, e)) => {
+                let secs = now.duration_since(*at).as_secs_f64();
+                (rate(*c, r.current, secs), rate(*e, r.log_end, secs))
+            }
+            None => (None, None),
+        };
+        prev.insert(key, (now, r.current, r.log_end));
+        let lag = lag_of(&r);
+        let mut row = vec![
+            Some(group.to_string()),
+            Some(r.topic.clone()),
+            Some(r.partition.to_string()),
+            r.current.map(|c| c.to_string()),
+            r.log_end.map(|c| c.to_string()),
+            lag.map(|l| l.to_string()),
+            consume.map(|c| format!("{c:.1}")),
+            produce.map(|p| format!("{p:.1}")),
+            Some(eta(lag, consume, produce)),
+            r.member.map(|m| m.0),
+        ];
+        if format == Format::Json {
+            row.push(Some(total.to_string()));
+        }
+        rows.push(row);
+    }
+    let mut out = prefix(
+        format,
+        rows.render(format, &[15, 15, 10, 15, 15, 15, 13, 13, 17, 0]),
+    );
+    if format != Format::Json {
+        out.push_str(&total_line(
+            group,
+            total,
+            format == Format::Table && crate::output::colour_enabled(),
+        ));
+    }
+    Ok(out)
+}
+
+/// `--describe --watch`: on a terminal the view is redrawn in place (clear screen, cursor
+/// home); otherwise a fresh view is printed each interval, without escape codes. Ends with
+/// exit 0 on Ctrl-C (or SIGTERM), or after `--watch-count` refreshes.
+fn watch(
+    admin: &dyn Admin,
+    args: &ConsumerGroupsArgs,
+    groups: &[String],
+    interval: f64,
+) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone())
+            .context("cannot install the Ctrl-C handler for --watch")?;
+    }
+    let tty = std::io::stdout().is_terminal();
+    let format = args.common.output;
+    let mut prev = BTreeMap::new();
+    let mut refreshes = 0u64;
+    let mut failed = false;
+    while !stop.load(Ordering::Relaxed) {
+        let mut out = String::new();
+        if tty {
+            out.push_str("\x1b[H\x1b[2J");
+        }
+        if format != Format::Json {
+            out.push_str(&format!(
+                "Every {interval}s: consumer-groups --describe --group {} at {}{}\n",
+                groups.join(","),
+                jiff::Zoned::now().strftime("%Y-%m-%d %H:%M:%S"),
+                if tty { " (Ctrl-C to stop)" } else { "" }
+            ));
+        }
+        failed = false;
+        for g in groups {
+            match watch_view(admin, format, g, &mut prev) {
+                Ok(view) => out.push_str(&view),
+                Err(e) if crate::output::is_broken_pipe(&e) => return Err(e),
+                Err(e) => {
+                    failed = true;
+                    if tty {
+                        out.push_str(&format!("\nError: {}\n", super::one_line(&e)));
+                    } else {
+                        eprintln!("Error: {}", super::one_line(&e));
+                    }
+                }
+            }
+        }
+        print(&out)?;
+        refreshes += 1;
+        if args.watch_count.is_some_and(|n| refreshes >= n) {
+            break;
+        }
+        let until = std::time::Instant::now() + std::time::Duration::from_secs_f64(interval);
+        while !stop.load(Ordering::Relaxed) && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    // Ctrl-C is how a watch ends: a success; bounded by --watch-count, the last view decides.
+    Ok(if failed && !stop.load(Ordering::Relaxed) {
+        ExitCode::from(super::EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Kafka prints a blank line before each group's table.
@@ -387,9 +642,6 @@ fn reset_offsets(
         }
         plan.insert((topic, p), clamped);
     }
-    if args.execute {
-        admin.alter_group_offsets(group, &plan)?;
-    }
     let mut rows = Rows::new(&["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"])
         .numeric(&["PARTITION", "NEW-OFFSET"]);
     for ((t, p), o) in &plan {
@@ -401,6 +653,128 @@ fn reset_offsets(
         ]);
     }
     Ok((plan, rows))
+}
+
+/// The consumer group states Kafka 4.x accepts in `--list --state`, in its order.
+const VALID_STATES: [&str; 7] = [
+    "PreparingRebalance",
+    "CompletingRebalance",
+    "Stable",
+    "Dead",
+    "Empty",
+    "Assigning",
+    "Reconciling",
+];
+
+/// `--state a,b` of --list, lower-cased; empty means every state. Unknown names are a usage
+/// error naming the valid states, as Kafka's.
+fn parse_states(filter: &str) -> anyhow::Result<Vec<String>> {
+    if filter.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for s in filter.split(',').map(str::trim) {
+        if !VALID_STATES.iter().any(|v| v.eq_ignore_ascii_case(s)) {
+            return usage(format!(
+                "Invalid state list '{filter}'. Valid states are: {}",
+                VALID_STATES.join(", ")
+            ));
+        }
+        out.push(s.to_ascii_lowercase());
+    }
+    Ok(out)
+}
+
+/// `--list`: Kafka's names, or with --state its `GROUP STATE` columns; the table and JSON
+/// views add each group's member count. A group whose data cannot be read (embedded: a damaged
+/// offsets file) is named on stderr, the others are still listed, and the exit code is 1.
+fn list(
+    admin: &dyn Admin,
+    with_state: bool,
+    wanted: &[String],
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let mut listed = Vec::new();
+    let mut damaged = false;
+    for (g, s) in admin.list_groups()? {
+        if s == "Unknown"
+            && let Err(e) = admin.group_offsets(&g)
+        {
+            eprintln!("Error: cannot read consumer group '{g}': {e}");
+            damaged = true;
+            continue;
+        }
+        if wanted.is_empty() || wanted.contains(&s.to_ascii_lowercase()) {
+            listed.push((g, s));
+        }
+    }
+    let out = match format {
+        Format::Text if with_state => {
+            // Kafka's layout: the group column as wide as the longest id (at least 15) plus
+            // 10, then the state padded to 20.
+            let w = listed.iter().map(|(g, _)| g.len()).fold(15, usize::max) + 10;
+            let mut out = format!("{:<w$} {:<20}\n", "GROUP", "STATE");
+            for (g, s) in &listed {
+                out.push_str(&format!("{g:<w$} {s:<20}\n"));
+            }
+            out
+        }
+        Format::Text => listed.iter().map(|(g, _)| format!("{g}\n")).collect(),
+        Format::Table | Format::Json => {
+            let mut rows = Rows::new(&["GROUP", "STATE", "MEMBERS"]).numeric(&["MEMBERS"]);
+            for (g, s) in listed {
+                let members = admin
+                    .describe_group(&g)
+                    .ok()
+                    .map(|d| d.members.len().to_string());
+                rows.push(vec![Some(g), Some(s), members]);
+            }
+            rows.render(format, &[])
+        }
+    };
+    print(&out)?;
+    Ok(if damaged {
+        ExitCode::from(super::EXIT_FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// True when a confirmation can be asked: stdin and stderr are both terminals.
+fn interactive() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Shows `what` on stderr and asks `question` (default no).
+fn confirm(what: &str, question: &str) -> anyhow::Result<bool> {
+    eprint!("{what}");
+    dialoguer::Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact()
+        .context("cannot read the answer from the terminal")
+}
+
+/// Sorted partitions as ranges: `0-3,7`.
+fn ranges(ps: &[i32]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < ps.len() {
+        let start = ps[i];
+        let mut end = start;
+        while i + 1 < ps.len() && ps[i + 1] == end + 1 {
+            i += 1;
+            end = ps[i];
+        }
+        out.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    out.join(",")
 }
 
 /// Runs the `consumer-groups` tool.
@@ -426,6 +800,43 @@ pub fn run(args: ConsumerGroupsArgs) -> anyhow::Result<ExitCode> {
     if args.delete_offsets && (args.group.len() != 1 || args.topic.is_empty()) {
         return usage("Option [delete-offsets] takes the following options: [topic], [group]");
     }
+    if args.group.iter().any(|g| g.is_empty()) {
+        return usage("The group id '' is invalid: --group needs a non-empty group id.");
+    }
+    if let Some(o) = args.to_offset
+        && o < 0
+    {
+        return usage(format!(
+            "The offset must be 0 or greater, not {o} (--to-offset); to move back from the committed offset use --shift-by {o}."
+        ));
+    }
+    let watch_interval = match args.watch {
+        Some(_) if !args.describe => {
+            return usage("Option [watch] can only be used with [describe]");
+        }
+        Some(_) if args.members || args.state.is_some() => {
+            return usage(
+                "Option [watch] shows offsets and lag: it cannot be used with [members] or [state]",
+            );
+        }
+        Some(secs) if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0) => {
+            return usage(format!(
+                "--watch takes a refresh interval in seconds greater than 0 (up to 86400), not {secs}"
+            ));
+        }
+        other => other,
+    };
+    if args.watch_count.is_some() && args.watch.is_none() {
+        return usage("Option [watch-count] can only be used with [watch]");
+    }
+    if args.yes && !(args.delete || args.delete_offsets) {
+        return usage("Option [yes] can only be used with [delete] or [delete-offsets]");
+    }
+    // Kafka checks the states of --list --state before asking the cluster.
+    let wanted_states = match (&args.state, args.list) {
+        (Some(filter), true) => parse_states(filter)?,
+        _ => Vec::new(),
+    };
     let scenarios = [
         args.to_earliest,
         args.to_latest,
@@ -466,35 +877,10 @@ pub fn run(args: ConsumerGroupsArgs) -> anyhow::Result<ExitCode> {
     };
 
     if args.list {
-        let listed = admin.list_groups()?;
-        let out = match &args.state {
-            Some(filter) => {
-                let wanted: Vec<String> = filter
-                    .split(',')
-                    .map(|s| s.trim().to_ascii_lowercase())
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                let mut rows = Rows::new(&["GROUP", "STATE"]);
-                for (g, s) in listed {
-                    if wanted.is_empty() || wanted.contains(&s.to_ascii_lowercase()) {
-                        rows.push(vec![Some(g), Some(s)]);
-                    }
-                }
-                rows.render(format, &[15, 0])
-            }
-            None => match format {
-                Format::Text => listed.iter().map(|(g, _)| format!("{g}\n")).collect(),
-                _ => {
-                    let mut rows = Rows::new(&["GROUP"]);
-                    listed
-                        .into_iter()
-                        .for_each(|(g, _)| rows.push(vec![Some(g)]));
-                    rows.render(format, &[0])
-                }
-            },
-        };
-        print(&out)?;
-        return Ok(ExitCode::SUCCESS);
+        return list(admin, args.state.is_some(), &wanted_states, format);
+    }
+    if let Some(interval) = watch_interval {
+        return watch(admin, &args, &groups, interval);
     }
 
     let mut failed = false;
@@ -510,6 +896,19 @@ pub fn run(args: ConsumerGroupsArgs) -> anyhow::Result<ExitCode> {
             }
         }
     } else if args.delete {
+        if !groups.is_empty() && !args.yes && interactive() {
+            let mut what = String::from("These consumer groups will be deleted:\n");
+            for g in &groups {
+                what.push_str(&format!("  {g}\n"));
+            }
+            if !confirm(
+                &what,
+                &format!("Delete {} consumer group(s)?", groups.len()),
+            )? {
+                eprintln!("Aborted.");
+                return Ok(ExitCode::from(super::EXIT_FAILURE));
+            }
+        }
         let mut deleted = Vec::new();
         for g in &groups {
             match admin.delete_group(g) {
@@ -568,10 +967,38 @@ pub fn run(args: ConsumerGroupsArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        if !partitions.is_empty() && !args.yes && interactive() {
+            let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+            for (t, p) in &partitions {
+                by_topic.entry(t).or_default().push(*p);
+            }
+            let mut what =
+                format!("The committed offsets of group '{group}' will be deleted for:\n");
+            for (t, ps) in &mut by_topic {
+                ps.sort_unstable();
+                ps.dedup();
+                what.push_str(&format!("  {t}: partitions {}\n", ranges(ps)));
+            }
+            if !confirm(
+                &what,
+                &format!("Delete the offsets of {} partition(s)?", partitions.len()),
+            )? {
+                eprintln!("Aborted.");
+                return Ok(ExitCode::from(super::EXIT_FAILURE));
+            }
+        }
         let results = if partitions.is_empty() {
             Vec::new()
         } else {
-            admin.delete_group_offsets(group, &partitions)?
+            let bar = crate::output::progress(
+                partitions.len() as u64,
+                &format!("Deleting offsets of group '{group}'"),
+            );
+            let results = admin.delete_group_offsets(group, &partitions);
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            results?
         };
         // Rows sorted by topic then partition.
         let mut statuses: Vec<(OffsetRowKey, Result<(), String>)> = results
@@ -619,14 +1046,31 @@ pub fn run(args: ConsumerGroupsArgs) -> anyhow::Result<ExitCode> {
             && format == Format::Text
             && std::io::stdin().is_terminal()
             && std::io::stderr().is_terminal();
+        // Every group's plan first: an error is the first thing printed, before any warning
+        // or table (and nothing is reset when one group cannot be).
+        let mut plans = Vec::new();
+        for g in &groups {
+            let planned = reset_offsets(admin, &args, g)
+                .with_context(|| format!("cannot reset offsets of group '{g}'"))?;
+            plans.push((g, planned));
+        }
         if undecided && !ask && format == Format::Text {
             eprintln!(
                 "WARN: No action will be performed as the --execute option is missing. In version 5.0, this command will require either --dry-run or --execute to be specified. You should add the --dry-run option explicitly if you are scripting this command and want to keep the current default behavior without prompting."
             );
         }
-        for g in &groups {
-            let (plan, rows) = reset_offsets(admin, &args, g)
-                .with_context(|| format!("cannot reset offsets of group '{g}'"))?;
+        for (g, (plan, rows)) in plans {
+            if args.execute {
+                let bar = crate::output::progress(
+                    plan.len() as u64,
+                    &format!("Resetting offsets of group '{g}'"),
+                );
+                let done = admin.alter_group_offsets(g, &plan);
+                if let Some(bar) = bar {
+                    bar.finish_and_clear();
+                }
+                done.with_context(|| format!("cannot reset offsets of group '{g}'"))?;
+            }
             print(&prefix(format, rows.render(format, &[15, 15, 10, 0])))?;
             if ask && !plan.is_empty() {
                 let yes = dialoguer::Confirm::new()
@@ -646,4 +1090,42 @@ pub fn run(args: ConsumerGroupsArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_to_catch_up() {
+        assert_eq!(eta(Some(10), None, None), "-", "one sample: no rate yet");
+        assert_eq!(eta(Some(0), Some(0.0), Some(0.0)), "0s");
+        assert_eq!(eta(Some(10), Some(5.0), Some(5.0)), "∞");
+        assert_eq!(eta(Some(10), Some(1.0), Some(3.0)), "∞");
+        assert_eq!(eta(Some(10), Some(7.0), Some(2.0)), "2s");
+        assert_eq!(eta(Some(600), Some(2.0), Some(0.0)), "5m00s");
+        assert_eq!(eta(Some(7261), Some(1.0), Some(0.0)), "2h01m01s");
+    }
+
+    #[test]
+    fn rates_are_records_per_second_and_never_negative() {
+        assert_eq!(rate(Some(10), Some(30), 2.0), Some(10.0));
+        assert_eq!(
+            rate(Some(30), Some(10), 2.0),
+            Some(0.0),
+            "a reset moves back"
+        );
+        assert_eq!(rate(None, Some(10), 2.0), None);
+    }
+
+    #[test]
+    fn partition_ranges_and_states() {
+        assert_eq!(ranges(&[0, 1, 2, 3, 7, 9, 10]), "0-3,7,9-10");
+        assert_eq!(
+            parse_states("stable, EMPTY").ok(),
+            Some(vec!["stable".into(), "empty".into()])
+        );
+        assert!(parse_states("Stable,Bogus").is_err());
+        assert_eq!(parse_states("").ok(), Some(vec![]));
+    }
 }

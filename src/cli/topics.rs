@@ -46,10 +46,10 @@ pub struct TopicsArgs {
     pub topic: Option<String>,
     /// The number of partitions for the topic being created or altered. Default:
     /// num.partitions (1).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub partitions: Option<i32>,
     /// The replication factor for each partition. Only 1 is possible on a single node.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub replication_factor: Option<i16>,
     /// A topic configuration override, name=value; repeatable.
     #[arg(long, value_name = "NAME=VALUE", value_parser = parse_key_value)]
@@ -72,6 +72,10 @@ pub struct TopicsArgs {
     /// With --describe: only show topics that have config overrides.
     #[arg(long)]
     pub topics_with_overrides: bool,
+    /// With --delete: do not ask for confirmation (it is asked only when stdin and stderr are
+    /// terminals).
+    #[arg(long)]
+    pub yes: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -239,6 +243,9 @@ pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
             "--alter needs --partitions N (configs are changed with --config only at --create)",
         );
     }
+    if args.yes && !args.delete {
+        return usage("Option \"[yes]\" can only be used with \"[delete]\"");
+    }
     if !args.config.is_empty() && !args.create {
         return usage("Option \"[config]\" can only be used with \"[create]\"");
     }
@@ -248,6 +255,10 @@ pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
     match execute(admin, &args) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) if crate::output::is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
+        Err(e) if e.downcast_ref::<Aborted>().is_some() => {
+            eprintln!("Aborted.");
+            Ok(ExitCode::from(super::EXIT_FAILURE))
+        }
         Err(e) => {
             eprintln!(
                 "Error while executing topic command : {}",
@@ -264,17 +275,19 @@ fn execute(admin: &dyn Admin, args: &TopicsArgs) -> anyhow::Result<()> {
 
     if args.create {
         let name = topic.unwrap_or_default();
+        // Kafka's tool checks these itself, before any request (so every backend says it
+        // alike), and before its collision warning: an error is the first line printed.
+        if args.replication_factor.is_some_and(|rf| rf < 1) {
+            anyhow::bail!("The replication factor must be between 1 and 32767 inclusive");
+        }
+        if args.partitions.is_some_and(|p| p < 1) {
+            anyhow::bail!("The partitions must be greater than 0");
+        }
+        crate::engine::topic::validate_name(name)?;
         if name.contains('.') || name.contains('_') {
             eprintln!(
                 "WARNING: Due to limitations in metric names, topics with a period ('.') or underscore ('_') could collide. To avoid issues it is best to use either, but not both."
             );
-        }
-        // Kafka's tool checks these itself, before any request (so every backend says it alike).
-        if args.partitions.is_some_and(|p| p < 1) {
-            anyhow::bail!("The partitions must be greater than 0");
-        }
-        if args.replication_factor.is_some_and(|rf| rf < 1) {
-            anyhow::bail!("The replication factor must be between 1 and 32767 inclusive");
         }
         let configs: BTreeMap<String, String> = args.config.iter().cloned().collect();
         match admin.create_topic(name, args.partitions, args.replication_factor, configs) {
@@ -317,7 +330,7 @@ fn execute(admin: &dyn Admin, args: &TopicsArgs) -> anyhow::Result<()> {
         };
         print(&out)?;
     } else if args.describe {
-        let mut described = admin.describe_topics(&topics)?;
+        let mut described = admin.describe_topics(&topics).map_err(as_expected)?;
         let lines = if args.under_replicated_partitions || args.unavailable_partitions {
             DescribeLines::Partitions
         } else if args.topics_with_overrides {
@@ -348,12 +361,96 @@ fn execute(admin: &dyn Admin, args: &TopicsArgs) -> anyhow::Result<()> {
     } else if args.alter {
         let count = args.partitions.unwrap_or_default();
         for t in &topics {
-            admin.create_partitions(t, count)?;
+            admin.create_partitions(t, count).map_err(as_expected)?;
         }
     } else if args.delete {
-        for t in &topics {
-            admin.delete_topic(t)?;
-        }
+        delete(admin, args, &topics)?;
     }
     Ok(())
 }
+
+/// Kafka's one wording for a topic that is missing (it may go between the listing and the
+/// operation): `Topic 'x' does not exist as expected`.
+fn as_expected(e: Error) -> anyhow::Error {
+    match e {
+        Error::UnknownTopic(topic) => {
+            anyhow::anyhow!("Topic '{topic}' does not exist as expected")
+        }
+        other => other.into(),
+    }
+}
+
+/// `--delete`: on a terminal (stdin and stderr) asks first, listing the topics and their
+/// partition counts, unless --yes; shows progress for many partitions.
+fn delete(admin: &dyn Admin, args: &TopicsArgs, topics: &[String]) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let ask = interactive && !args.yes;
+    // Partition counts, for the question and the progress (a topic gone meanwhile counts 0);
+    // a script (no terminal) sends no extra request.
+    let counted = ask || std::io::stderr().is_terminal();
+    let counts: Vec<u64> = topics
+        .iter()
+        .map(|t| {
+            if !counted {
+                return 0;
+            }
+            admin
+                .describe_topics(std::slice::from_ref(t))
+                .ok()
+                .and_then(|d| d.first().map(|d| d.partitions.len() as u64))
+                .unwrap_or(0)
+        })
+        .collect();
+    if ask {
+        let mut what = String::from("These topics will be deleted, with all their records:\n");
+        for (t, n) in topics.iter().zip(&counts) {
+            what.push_str(&format!(
+                "  {t} ({n} partition{})\n",
+                if *n == 1 { "" } else { "s" }
+            ));
+        }
+        eprint!("{what}");
+        let yes = dialoguer::Confirm::new()
+            .with_prompt(format!("Delete {} topic(s)?", topics.len()))
+            .default(false)
+            .interact()
+            .map_err(|e| anyhow::anyhow!("cannot read the answer from the terminal: {e}"))?;
+        if !yes {
+            anyhow::bail!(Aborted);
+        }
+    }
+    let total: u64 = counts.iter().sum();
+    let bar = crate::output::progress(total, "Deleting topics");
+    for (t, n) in topics.iter().zip(&counts) {
+        if let Some(bar) = &bar {
+            bar.set_message(format!("Deleting topic {t}"));
+        }
+        let done = admin.delete_topic(t);
+        if let Some(bar) = &bar {
+            bar.inc(*n);
+        }
+        if let Err(e) = done {
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
+            return Err(as_expected(e));
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(())
+}
+
+/// A declined confirmation: `Aborted.` on its own, exit 1.
+#[derive(Debug)]
+struct Aborted;
+
+impl std::fmt::Display for Aborted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Aborted.")
+    }
+}
+
+impl std::error::Error for Aborted {}

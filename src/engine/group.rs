@@ -183,8 +183,10 @@ impl Groups {
         };
         for entry in entries {
             let entry = entry.at(&self.dir)?;
+            // A group whose files cannot be read (a damaged offsets.json) is still listed:
+            // callers ask for its state and report the damage without hiding every other group.
             if let Some(name) = entry.file_name().to_str().and_then(unescape_name)
-                && self.state(&name)? != GroupState::Dead
+                && !matches!(self.state(&name), Ok(GroupState::Dead))
             {
                 out.push(name);
             }
@@ -367,7 +369,16 @@ impl Groups {
     /// Removes the offsets every group committed for a deleted topic.
     pub fn forget_topic(&self, topic: &str) -> Result<()> {
         for group in self.list()? {
-            if self.committed(&group)?.keys().any(|(t, _)| t == topic) {
+            let committed = match self.committed(&group) {
+                Ok(c) => c,
+                // One damaged group must not stop a topic's deletion; its offsets for the topic
+                // stay, as harmless as the rest of the damaged file.
+                Err(e) => {
+                    tracing::warn!(group = %group, error = %e, "cannot read a group's offsets");
+                    continue;
+                }
+            };
+            if committed.keys().any(|(t, _)| t == topic) {
                 self.update_offsets(&group, true, |all| all.retain(|(t, _), _| t != topic))?;
             }
         }

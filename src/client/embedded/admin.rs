@@ -14,6 +14,9 @@ use crate::log::Mode;
 /// The embedded node's broker id in descriptions.
 pub const NODE_ID: i32 = 1;
 
+/// The state listed for a group whose files cannot be read (Kafka's `GroupState.UNKNOWN`).
+pub const UNKNOWN_STATE: &str = "Unknown";
+
 /// Admin client over an embedded data dir.
 #[derive(Debug, Clone)]
 pub struct EmbeddedAdmin {
@@ -104,6 +107,11 @@ impl Admin for EmbeddedAdmin {
         replication_factor: Option<i16>,
         configs: BTreeMap<String, String>,
     ) -> Result<()> {
+        // What an interrupted creation (Ctrl-C, kill, a crash) left behind goes first, so no
+        // half-made topic's directories outlive it; a failed one removes its own.
+        if let Err(e) = self.engine.remove_orphans() {
+            tracing::warn!(error = %e, "cannot remove what an interrupted creation left");
+        }
         self.engine
             .create_topic(name, partitions, replication_factor, configs)
             .map(|_| ())
@@ -136,8 +144,13 @@ impl Admin for EmbeddedAdmin {
             .list()?
             .into_iter()
             .map(|g| {
-                let state = groups.state(&g)?;
-                Ok((g, state.as_str().to_string()))
+                // Kafka's `Unknown` for a group whose files cannot be read: the others are
+                // still listed, and describing this one names the damage.
+                let state = groups
+                    .state(&g)
+                    .map_or(UNKNOWN_STATE, |s| s.as_str())
+                    .to_string();
+                Ok((g, state))
             })
             .collect()
     }
@@ -193,10 +206,13 @@ impl Admin for EmbeddedAdmin {
         if state == GroupState::Stable {
             return Err(Error::group_not_inactive(group, state.as_str()));
         }
-        for ((topic, p), offset) in offsets {
-            groups.commit(group, topic, *p, *offset)?;
-        }
-        Ok(())
+        // One atomic write for the whole reset: all of it happens or none (and thousands of
+        // partitions cost one write, not one each).
+        let commits: Vec<_> = offsets
+            .iter()
+            .map(|(tp, o)| (tp.clone(), crate::engine::group::CommittedOffset::now(*o)))
+            .collect();
+        groups.commit_many(group, &commits, true)
     }
 
     fn delete_group(&self, group: &str) -> Result<()> {
