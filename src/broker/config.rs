@@ -100,143 +100,571 @@ impl Default for BrokerConfig {
     }
 }
 
-/// Keys that belong to ZooKeeper or the KRaft controller quorum: meaningless for one embedded
-/// node, so they are reported and skipped.
+/// How a server key's value is checked: Kafka's type and validator.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// An integer within an inclusive range (Kafka's INT is `i32`, LONG is `i64`, narrowed by
+    /// the key's validator).
+    Int { min: i64, max: i64 },
+    /// `true` or `false`.
+    Bool,
+    /// Any text (checked where it is used).
+    Text,
+}
+
+const INT: i64 = i32::MAX as i64;
+const LONG: i64 = i64::MAX;
+
+/// A checked value.
+#[derive(Debug, Clone, Copy)]
+enum Value<'a> {
+    Int(i64),
+    Bool(bool),
+    Text(&'a str),
+}
+
+impl Value<'_> {
+    fn int(self) -> i64 {
+        match self {
+            Value::Int(n) => n,
+            Value::Bool(_) | Value::Text(_) => 0,
+        }
+    }
+
+    fn ms(self) -> Duration {
+        Duration::from_millis(self.int().max(0) as u64)
+    }
+
+    fn count(self) -> usize {
+        usize::try_from(self.int().max(0)).unwrap_or(usize::MAX)
+    }
+}
+
+/// What a key's value sets.
+#[derive(Clone, Copy)]
+enum Target {
+    /// A field of [`BrokerConfig`].
+    Field(fn(&mut BrokerConfig, Value<'_>) -> anyhow::Result<()>),
+    /// A broker-wide topic config default: the value times `scale` (a negative time means
+    /// "no limit", -1). Several keys may set one default (`log.retention.ms`, `.minutes`,
+    /// `.hours`): the highest `rank` given wins, as in Kafka, whatever the order of the file.
+    LogDefault {
+        topic_key: &'static str,
+        scale: i64,
+        rank: u8,
+    },
+    /// Read by [`super::listener`].
+    Listeners,
+}
+
+/// A `server.properties` key this broker acts on.
+struct ServerKey {
+    name: &'static str,
+    kind: Kind,
+    /// Kafka's default, as Kafka prints it.
+    default: &'static str,
+    doc: &'static str,
+    target: Target,
+}
+
+const fn key(
+    name: &'static str,
+    kind: Kind,
+    default: &'static str,
+    doc: &'static str,
+    target: Target,
+) -> ServerKey {
+    ServerKey {
+        name,
+        kind,
+        default,
+        doc,
+        target,
+    }
+}
+
+const fn int(min: i64, max: i64) -> Kind {
+    Kind::Int { min, max }
+}
+
+const fn log_default(topic_key: &'static str, scale: i64, rank: u8) -> Target {
+    Target::LogDefault {
+        topic_key,
+        scale,
+        rank,
+    }
+}
+
+const MINUTE_MS: i64 = 60_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// The server keys that apply to one node, with Kafka's types, defaults and ranges.
+const SERVER_KEYS: &[ServerKey] = &[
+    key(
+        "listeners",
+        Kind::Text,
+        "PLAINTEXT://:9092",
+        "Listeners to serve, NAME://host:port.",
+        Target::Listeners,
+    ),
+    key(
+        "advertised.listeners",
+        Kind::Text,
+        "",
+        "Addresses clients are told to use.",
+        Target::Listeners,
+    ),
+    key(
+        "listener.security.protocol.map",
+        Kind::Text,
+        "",
+        "Security protocol of each listener name.",
+        Target::Listeners,
+    ),
+    key(
+        "controller.listener.names",
+        Kind::Text,
+        "",
+        "Controller listeners, not served by a single node.",
+        Target::Listeners,
+    ),
+    key(
+        "log.dirs",
+        Kind::Text,
+        "",
+        "The data dir (first entry).",
+        Target::Field(|c, v| {
+            if let Value::Text(v) = v {
+                c.data_dir = v.split(',').next().map(|d| PathBuf::from(d.trim()));
+            }
+            Ok(())
+        }),
+    ),
+    key(
+        "log.dir",
+        Kind::Text,
+        "/tmp/kafka-logs",
+        "The data dir when log.dirs is not set.",
+        Target::Field(|c, v| {
+            if let (None, Value::Text(v)) = (&c.data_dir, v) {
+                c.data_dir = Some(PathBuf::from(v.trim()));
+            }
+            Ok(())
+        }),
+    ),
+    key(
+        "node.id",
+        int(0, INT),
+        "1",
+        "This node's id.",
+        Target::Field(|c, v| {
+            c.node_id = v.int() as i32;
+            Ok(())
+        }),
+    ),
+    key(
+        "num.partitions",
+        int(1, INT),
+        "1",
+        "Partitions of an auto-created topic.",
+        Target::Field(|c, v| {
+            c.num_partitions = v.int() as i32;
+            Ok(())
+        }),
+    ),
+    key(
+        "auto.create.topics.enable",
+        Kind::Bool,
+        "true",
+        "Create a topic on first use.",
+        Target::Field(|c, v| {
+            c.auto_create_topics = matches!(v, Value::Bool(true));
+            Ok(())
+        }),
+    ),
+    key(
+        "default.replication.factor",
+        int(1, i16::MAX as i64),
+        "1",
+        "Replication factor of an auto-created topic (only 1 can be satisfied).",
+        Target::Field(|c, v| {
+            c.default_replication_factor = v.int() as i16;
+            Ok(())
+        }),
+    ),
+    key(
+        "connections.max.idle.ms",
+        int(1, LONG),
+        "600000",
+        "Close a connection idle this long.",
+        Target::Field(|c, v| {
+            c.connections_max_idle = v.ms();
+            Ok(())
+        }),
+    ),
+    key(
+        "max.connections",
+        int(0, INT),
+        "2147483647",
+        "Most connections over every listener.",
+        Target::Field(|c, v| {
+            c.connection_limits.max_connections = v.count();
+            Ok(())
+        }),
+    ),
+    key(
+        "max.connections.per.ip",
+        int(0, INT),
+        "2147483647",
+        "Most connections from one address.",
+        Target::Field(|c, v| {
+            c.connection_limits.max_per_ip = v.count();
+            Ok(())
+        }),
+    ),
+    key(
+        "max.connections.per.ip.overrides",
+        Kind::Text,
+        "",
+        "Per-address limits, host:count,...",
+        Target::Field(|c, v| {
+            if let Value::Text(v) = v {
+                c.connection_limits.per_ip_overrides = connection_quotas::parse_overrides(v)?;
+            }
+            Ok(())
+        }),
+    ),
+    key(
+        "log.segment.bytes",
+        int(14, INT),
+        "1073741824",
+        "Roll a segment at this size (segment.bytes).",
+        log_default("segment.bytes", 1, 0),
+    ),
+    key(
+        "log.roll.ms",
+        int(1, LONG),
+        "",
+        "Roll a segment this old (segment.ms); wins over log.roll.hours.",
+        log_default("segment.ms", 1, 1),
+    ),
+    key(
+        "log.roll.hours",
+        int(1, INT),
+        "168",
+        "Roll a segment this old, in hours (segment.ms).",
+        log_default("segment.ms", HOUR_MS, 0),
+    ),
+    key(
+        "log.roll.jitter.ms",
+        int(0, LONG),
+        "",
+        "Random jitter subtracted from the roll time (segment.jitter.ms); wins over log.roll.jitter.hours.",
+        log_default("segment.jitter.ms", 1, 1),
+    ),
+    key(
+        "log.roll.jitter.hours",
+        int(0, INT),
+        "0",
+        "Roll jitter in hours (segment.jitter.ms).",
+        log_default("segment.jitter.ms", HOUR_MS, 0),
+    ),
+    key(
+        "log.retention.ms",
+        int(i64::MIN, LONG),
+        "",
+        "Delete segments older than this (retention.ms, -1: never); wins over minutes and hours.",
+        log_default("retention.ms", 1, 2),
+    ),
+    key(
+        "log.retention.minutes",
+        int(i32::MIN as i64, INT),
+        "",
+        "Retention in minutes; wins over log.retention.hours.",
+        log_default("retention.ms", MINUTE_MS, 1),
+    ),
+    key(
+        "log.retention.hours",
+        int(i32::MIN as i64, INT),
+        "168",
+        "Retention in hours.",
+        log_default("retention.ms", HOUR_MS, 0),
+    ),
+    key(
+        "log.retention.bytes",
+        int(i64::MIN, LONG),
+        "-1",
+        "Delete the oldest segments past this size (retention.bytes, -1: never).",
+        log_default("retention.bytes", 1, 0),
+    ),
+    key(
+        "log.flush.interval.messages",
+        int(1, LONG),
+        "9223372036854775807",
+        "fsync after this many records (flush.messages).",
+        log_default("flush.messages", 1, 0),
+    ),
+    key(
+        "log.flush.interval.ms",
+        int(0, LONG),
+        "",
+        "fsync when the last flush is this old (flush.ms).",
+        log_default("flush.ms", 1, 0),
+    ),
+    key(
+        "message.max.bytes",
+        int(0, INT),
+        "1048588",
+        "Largest record batch (max.message.bytes).",
+        log_default("max.message.bytes", 1, 0),
+    ),
+    key(
+        "log.retention.check.interval.ms",
+        int(1, LONG),
+        "300000",
+        "How often retention runs.",
+        Target::Field(|c, v| {
+            c.retention_check_interval = v.ms();
+            Ok(())
+        }),
+    ),
+    key(
+        "socket.request.max.bytes",
+        int(1, INT),
+        "104857600",
+        "Largest request.",
+        Target::Field(|c, v| {
+            c.socket_request_max_bytes = v.count();
+            Ok(())
+        }),
+    ),
+    key(
+        "group.initial.rebalance.delay.ms",
+        int(0, INT),
+        "3000",
+        "Wait for more members before the first rebalance.",
+        Target::Field(|c, v| {
+            c.group_initial_rebalance_delay = v.ms();
+            Ok(())
+        }),
+    ),
+    key(
+        "group.min.session.timeout.ms",
+        int(0, INT),
+        "6000",
+        "Shortest session timeout a member may ask for.",
+        Target::Field(|c, v| {
+            c.group_min_session_timeout = v.ms();
+            Ok(())
+        }),
+    ),
+    key(
+        "group.max.session.timeout.ms",
+        int(0, INT),
+        "1800000",
+        "Longest session timeout a member may ask for.",
+        Target::Field(|c, v| {
+            c.group_max_session_timeout = v.ms();
+            Ok(())
+        }),
+    ),
+    key(
+        "offsets.retention.minutes",
+        int(1, INT),
+        "10080",
+        "Expire the offsets of a group empty this long.",
+        Target::Field(|c, v| {
+            c.offsets_retention = Duration::from_secs(v.int() as u64 * 60);
+            Ok(())
+        }),
+    ),
+    key(
+        "offsets.retention.check.interval.ms",
+        int(1, LONG),
+        "600000",
+        "How often offsets expire.",
+        Target::Field(|c, v| {
+            c.offsets_retention_check_interval = v.ms();
+            Ok(())
+        }),
+    ),
+    key(
+        "max.partitions.per.request",
+        int(1, INT),
+        "10000",
+        "Most partitions one request may create (a streamlog setting).",
+        Target::Field(|c, v| {
+            c.max_partitions_per_request = v.int() as i32;
+            Ok(())
+        }),
+    ),
+    key(
+        "producer.id.expiration.ms",
+        int(1, INT),
+        "86400000",
+        "Forget an idle producer id after this long.",
+        log_default(crate::log::config::PRODUCER_ID_EXPIRATION_MS, 1, 0),
+    ),
+];
+
+/// `sasl.server.max.receive.size` (kept with the security settings, checked here).
+const SASL_MAX_RECEIVE: ServerKey = key(
+    "sasl.server.max.receive.size",
+    int(1, INT),
+    "524288",
+    "Largest frame before SASL authentication.",
+    Target::Listeners,
+);
+
+/// Which keys an ignored-key pattern matches.
+#[derive(Clone, Copy)]
+enum Pattern {
+    Exact(&'static str),
+    Prefix(&'static str),
+}
+
+/// Keys of Kafka's that mean nothing to one embedded node (ZooKeeper, the KRaft controller
+/// quorum, replication, thread pools): named in the warning as ignored, not as unknown.
+const IGNORED_KEYS: &[(Pattern, &str)] = &[
+    (Pattern::Prefix("zookeeper."), "ZooKeeper"),
+    (
+        Pattern::Prefix("controller."),
+        "the KRaft controller quorum",
+    ),
+    (Pattern::Exact("process.roles"), "the KRaft roles"),
+    (Pattern::Exact("broker.id"), "ZooKeeper-era broker id"),
+    (
+        Pattern::Prefix("inter.broker."),
+        "replication between brokers",
+    ),
+    (
+        Pattern::Prefix("offsets.topic."),
+        "the offsets topic's replication",
+    ),
+    (
+        Pattern::Prefix("transaction.state.log."),
+        "the transaction log's replication",
+    ),
+    (
+        Pattern::Exact("share.coordinator.state.topic.replication.factor"),
+        "share groups' topic",
+    ),
+    (
+        Pattern::Exact("share.coordinator.state.topic.min.isr"),
+        "share groups' topic",
+    ),
+    (Pattern::Exact("num.network.threads"), "thread pools"),
+    (Pattern::Exact("num.io.threads"), "thread pools"),
+    (
+        Pattern::Exact("num.recovery.threads.per.data.dir"),
+        "thread pools",
+    ),
+    (Pattern::Exact("socket.send.buffer.bytes"), "socket buffers"),
+    (
+        Pattern::Exact("socket.receive.buffer.bytes"),
+        "socket buffers",
+    ),
+];
+
+/// True for a key of Kafka's that one embedded node ignores (see [`IGNORED_KEYS`]).
 fn is_ignored_key(key: &str) -> bool {
-    key.starts_with("zookeeper.")
-        || key.starts_with("controller.")
-        || key.starts_with("process.roles")
-        || key.starts_with("inter.broker.")
-        || key.starts_with("offsets.topic.")
-        || key.starts_with("transaction.state.log.")
-        || key == "share.coordinator.state.topic.replication.factor"
-        || key == "share.coordinator.state.topic.min.isr"
-        || key == "num.network.threads"
-        || key == "num.io.threads"
-        || key == "num.recovery.threads.per.data.dir"
-        || key == "socket.send.buffer.bytes"
-        || key == "socket.receive.buffer.bytes"
-        || key == "broker.id"
+    IGNORED_KEYS.iter().any(|(p, _)| match p {
+        Pattern::Exact(k) => key == *k,
+        Pattern::Prefix(prefix) => key.starts_with(prefix),
+    })
+}
+
+/// The server keys this broker acts on: name, Kafka's default and what the key does.
+pub fn server_keys() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    SERVER_KEYS
+        .iter()
+        .chain(std::iter::once(&SASL_MAX_RECEIVE))
+        .map(|k| (k.name, k.default, k.doc))
+}
+
+/// Checks `value` against the key's type and range; the error names the key, the value and
+/// what is accepted.
+fn check<'a>(def: &ServerKey, value: &'a str) -> anyhow::Result<Value<'a>> {
+    let name = def.name;
+    match def.kind {
+        Kind::Int { min, max } => {
+            let range = if (min, max) == (i64::MIN, LONG) {
+                "a 64-bit integer".to_string()
+            } else if max == LONG {
+                format!("an integer of at least {min}")
+            } else {
+                format!("an integer from {min} to {max}")
+            };
+            // Parsed wide, so a value past i64 is "out of range" rather than "not a number".
+            let n: i128 = value
+                .parse()
+                .with_context(|| format!("{name}={value}: not an integer; expected {range}"))?;
+            if n < i128::from(min) || n > i128::from(max) {
+                bail!("{name}={value}: out of range; expected {range}");
+            }
+            Ok(Value::Int(n as i64))
+        }
+        Kind::Bool => match value.to_ascii_lowercase().as_str() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => bail!("{name}={value}: expected true or false"),
+        },
+        Kind::Text => Ok(Value::Text(value)),
+    }
 }
 
 impl BrokerConfig {
-    /// Builds the config from properties (file then overrides). Returns the ignored keys too.
+    /// Builds the config from properties (file then overrides). Returns the keys it does not
+    /// act on too: Kafka's keys that do not apply to one node by name, and keys it does not
+    /// know with `(unknown)` after them (a misspelt key is not silently dropped).
     pub fn from_properties(
         props: &BTreeMap<String, String>,
     ) -> anyhow::Result<(Self, Vec<String>)> {
         let mut c = BrokerConfig::default();
         let mut ignored = Vec::new();
+        let mut unknown = Vec::new();
         let listeners = listener::from_properties(props)?;
         c.listeners = listeners.served;
         c.skipped_controller_listeners = listeners.skipped_controllers;
-        let num = |k: &str, v: &str| -> anyhow::Result<i64> {
-            v.trim()
-                .parse()
-                .with_context(|| format!("{k}={v}: expected a number"))
-        };
+        // Topic default -> (rank, value) of the highest-ranked key that set it.
+        let mut log_defaults: BTreeMap<&'static str, (u8, String)> = BTreeMap::new();
         for (k, v) in props {
             let v = v.trim();
-            match k.as_str() {
-                "listeners"
-                | "advertised.listeners"
-                | "listener.security.protocol.map"
-                | "controller.listener.names" => {}
-                k if super::security::is_security_key(k) => {
-                    c.security.insert(k.to_string(), v.to_string());
-                }
-                "connections.max.idle.ms" => {
-                    c.connections_max_idle = Duration::from_millis(num(k, v)?.max(1) as u64)
-                }
-                "max.connections" => {
-                    c.connection_limits.max_connections = num(k, v)?.max(0) as usize
-                }
-                "max.connections.per.ip" => {
-                    c.connection_limits.max_per_ip = num(k, v)?.max(0) as usize
-                }
-                "max.connections.per.ip.overrides" => {
-                    c.connection_limits.per_ip_overrides = connection_quotas::parse_overrides(v)?
-                }
-                "log.dirs" | "log.dir" => {
-                    if k == "log.dirs" || c.data_dir.is_none() {
-                        c.data_dir = v.split(',').next().map(|d| PathBuf::from(d.trim()));
+            if let Some(def) = SERVER_KEYS.iter().find(|d| d.name == k) {
+                let value = check(def, v)?;
+                match def.target {
+                    Target::Field(set) => set(&mut c, value)?,
+                    Target::LogDefault {
+                        topic_key,
+                        scale,
+                        rank,
+                    } => {
+                        let n = value.int();
+                        let scaled = if scale == 1 {
+                            n
+                        } else if n < 0 {
+                            -1
+                        } else {
+                            n.saturating_mul(scale)
+                        };
+                        if log_defaults.get(topic_key).is_none_or(|(r, _)| rank > *r) {
+                            log_defaults.insert(topic_key, (rank, scaled.to_string()));
+                        }
                     }
+                    Target::Listeners => {}
                 }
-                "node.id" => c.node_id = num(k, v)? as i32,
-                "num.partitions" => c.num_partitions = num(k, v)? as i32,
-                "auto.create.topics.enable" => {
-                    c.auto_create_topics = v
-                        .parse()
-                        .with_context(|| format!("{k}={v}: expected true or false"))?
-                }
-                "default.replication.factor" => c.default_replication_factor = num(k, v)? as i16,
-                "log.segment.bytes" => {
-                    c.log_defaults.insert("segment.bytes".into(), v.into());
-                }
-                "log.retention.ms" => {
-                    c.log_defaults.insert("retention.ms".into(), v.into());
-                }
-                "log.retention.minutes" => {
-                    c.log_defaults
-                        .entry("retention.ms".into())
-                        .or_insert((num(k, v)? * 60_000).to_string());
-                }
-                "log.retention.hours" => {
-                    c.log_defaults
-                        .entry("retention.ms".into())
-                        .or_insert((num(k, v)? * 3_600_000).to_string());
-                }
-                "log.retention.bytes" => {
-                    c.log_defaults.insert("retention.bytes".into(), v.into());
-                }
-                "log.flush.interval.messages" => {
-                    c.log_defaults.insert("flush.messages".into(), v.into());
-                }
-                "log.flush.interval.ms" => {
-                    c.log_defaults.insert("flush.ms".into(), v.into());
-                }
-                "message.max.bytes" => {
-                    c.log_defaults.insert("max.message.bytes".into(), v.into());
-                }
-                "log.retention.check.interval.ms" => {
-                    c.retention_check_interval = Duration::from_millis(num(k, v)?.max(1) as u64)
-                }
-                "socket.request.max.bytes" => {
-                    c.socket_request_max_bytes = num(k, v)?.max(1) as usize
-                }
-                "group.initial.rebalance.delay.ms" => {
-                    c.group_initial_rebalance_delay =
-                        Duration::from_millis(num(k, v)?.max(0) as u64)
-                }
-                "group.min.session.timeout.ms" => {
-                    c.group_min_session_timeout = Duration::from_millis(num(k, v)?.max(0) as u64)
-                }
-                "group.max.session.timeout.ms" => {
-                    c.group_max_session_timeout = Duration::from_millis(num(k, v)?.max(0) as u64)
-                }
-                "offsets.retention.minutes" => {
-                    c.offsets_retention = Duration::from_secs(num(k, v)?.max(1) as u64 * 60)
-                }
-                "max.partitions.per.request" => {
-                    c.max_partitions_per_request = i32::try_from(num(k, v)?)
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .with_context(|| format!("{k}={v}: expected a positive 32-bit integer"))?
-                }
-                "producer.id.expiration.ms" => {
-                    let ms = num(k, v)?;
-                    if ms < 1 {
-                        bail!("{k}={v}: expected at least 1");
-                    }
-                    c.log_defaults.insert(k.clone(), ms.to_string());
-                }
-                "offsets.retention.check.interval.ms" => {
-                    c.offsets_retention_check_interval =
-                        Duration::from_millis(num(k, v)?.max(1) as u64)
-                }
-                k if is_ignored_key(k) => ignored.push(k.to_string()),
-                other => ignored.push(other.to_string()),
+            } else if super::security::is_security_key(k) {
+                c.security.insert(k.to_string(), v.to_string());
+            } else if is_ignored_key(k) {
+                ignored.push(k.to_string());
+            } else {
+                unknown.push(format!("{k} (unknown)"));
             }
         }
+        c.log_defaults = log_defaults
+            .into_iter()
+            .map(|(k, (_, v))| (k.to_string(), v))
+            .collect();
         for (name, value) in &c.log_defaults {
             if name == crate::log::config::PRODUCER_ID_EXPIRATION_MS {
                 continue;
@@ -244,14 +672,11 @@ impl BrokerConfig {
             crate::log::config::validate_entry(name, value)
                 .with_context(|| format!("server property for {name}"))?;
         }
-        if let Some(v) = c.security.get("sasl.server.max.receive.size") {
-            c.sasl_server_max_receive_size =
-                num("sasl.server.max.receive.size", v)?.max(1) as usize;
+        if let Some(v) = c.security.get(SASL_MAX_RECEIVE.name) {
+            c.sasl_server_max_receive_size = check(&SASL_MAX_RECEIVE, v.trim())?.count();
         }
+        ignored.extend(unknown);
         ignored.extend(super::security::unknown_security_keys(&c.security));
-        if c.num_partitions < 1 {
-            bail!("num.partitions must be at least 1");
-        }
         if c.num_partitions > c.max_partitions_per_request {
             bail!(
                 "num.partitions={} is above max.partitions.per.request={}: auto-created topics could never be made",
@@ -297,5 +722,198 @@ mod tests {
         assert_eq!(c.log_defaults["retention.ms"], "604800000");
         assert!(ignored.contains(&"process.roles".to_string()));
         assert!(ignored.contains(&"controller.quorum.bootstrap.servers".to_string()));
+    }
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn log_default(pairs: &[(&str, &str)], name: &str) -> Option<String> {
+        let (c, _) = BrokerConfig::from_properties(&props(pairs)).unwrap();
+        c.log_defaults.get(name).cloned()
+    }
+
+    /// Kafka: log.retention.ms over .minutes over .hours, log.roll.ms over log.roll.hours,
+    /// whatever order the keys come in (hours sorted first and won before).
+    #[test]
+    fn the_finer_retention_and_roll_keys_win_as_in_kafka() {
+        let retention = |pairs: &[(&str, &str)]| log_default(pairs, "retention.ms");
+        assert_eq!(
+            retention(&[("log.retention.hours", "1"), ("log.retention.minutes", "2")]),
+            Some("120000".into())
+        );
+        assert_eq!(
+            retention(&[
+                ("log.retention.hours", "1"),
+                ("log.retention.minutes", "2"),
+                ("log.retention.ms", "5"),
+            ]),
+            Some("5".into())
+        );
+        assert_eq!(
+            retention(&[("log.retention.hours", "3")]),
+            Some("10800000".into())
+        );
+        assert_eq!(
+            retention(&[("log.retention.hours", "-1")]),
+            Some("-1".into())
+        );
+        assert_eq!(retention(&[]), None);
+        let roll = |pairs: &[(&str, &str)]| log_default(pairs, "segment.ms");
+        assert_eq!(
+            roll(&[("log.roll.hours", "2"), ("log.roll.ms", "7000")]),
+            Some("7000".into())
+        );
+        assert_eq!(roll(&[("log.roll.hours", "2")]), Some("7200000".into()));
+        assert_eq!(
+            log_default(
+                &[("log.roll.jitter.hours", "1"), ("log.roll.jitter.ms", "10")],
+                "segment.jitter.ms"
+            ),
+            Some("10".into())
+        );
+    }
+
+    /// Kafka's keys for ZooKeeper or the controller are named as ignored; keys nobody knows
+    /// are marked unknown (both were reported alike).
+    #[test]
+    fn ignored_keys_and_unknown_keys_are_told_apart() {
+        let (_, ignored) = BrokerConfig::from_properties(&props(&[
+            ("process.roles", "broker,controller"),
+            ("zookeeper.connect", "localhost:2181"),
+            ("num.io.threads", "8"),
+            ("log.retention.hour", "1"),
+            ("ssl.provider", "SunJSSE"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            ignored,
+            [
+                "num.io.threads",
+                "process.roles",
+                "zookeeper.connect",
+                "log.retention.hour (unknown)",
+                "ssl.provider",
+            ]
+        );
+        assert!(is_ignored_key("controller.quorum.voters"));
+        assert!(!is_ignored_key("log.retention.hour"));
+    }
+
+    /// Values past a key's type were cut to 32 bits (node.id=4294967297 became 1); now every
+    /// out-of-range value is an error naming the key, the value and the range.
+    #[test]
+    fn out_of_range_values_are_errors_naming_key_value_and_range() {
+        for (k, v, range) in [
+            ("node.id", "4294967297", "an integer from 0 to 2147483647"),
+            ("node.id", "-1", "an integer from 0 to 2147483647"),
+            (
+                "num.partitions",
+                "2147483648",
+                "an integer from 1 to 2147483647",
+            ),
+            ("num.partitions", "0", "an integer from 1 to 2147483647"),
+            (
+                "default.replication.factor",
+                "65537",
+                "an integer from 1 to 32767",
+            ),
+            (
+                "log.retention.hours",
+                "3000000000",
+                "an integer from -2147483648 to 2147483647",
+            ),
+            (
+                "log.retention.minutes",
+                "3000000000",
+                "an integer from -2147483648 to 2147483647",
+            ),
+            (
+                "log.retention.ms",
+                "99999999999999999999",
+                "a 64-bit integer",
+            ),
+            (
+                "log.segment.bytes",
+                "4294967296",
+                "an integer from 14 to 2147483647",
+            ),
+            (
+                "message.max.bytes",
+                "4294967296",
+                "an integer from 0 to 2147483647",
+            ),
+            (
+                "max.connections",
+                "99999999999",
+                "an integer from 0 to 2147483647",
+            ),
+            (
+                "socket.request.max.bytes",
+                "0",
+                "an integer from 1 to 2147483647",
+            ),
+            ("connections.max.idle.ms", "0", "an integer of at least 1"),
+            (
+                "offsets.retention.minutes",
+                "4294967296",
+                "an integer from 1 to 2147483647",
+            ),
+            (
+                "max.partitions.per.request",
+                "0",
+                "an integer from 1 to 2147483647",
+            ),
+            (
+                "producer.id.expiration.ms",
+                "0",
+                "an integer from 1 to 2147483647",
+            ),
+            (
+                "sasl.server.max.receive.size",
+                "4294967296",
+                "an integer from 1 to 2147483647",
+            ),
+        ] {
+            let e = BrokerConfig::from_properties(&props(&[(k, v)]))
+                .unwrap_err()
+                .to_string();
+            assert_eq!(e, format!("{k}={v}: out of range; expected {range}"));
+        }
+        let e = BrokerConfig::from_properties(&props(&[("node.id", "one")]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "node.id=one: not an integer; expected an integer from 0 to 2147483647"
+        );
+        let e = BrokerConfig::from_properties(&props(&[("auto.create.topics.enable", "yes")]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "auto.create.topics.enable=yes: expected true or false");
+        // In range, the values arrive whole.
+        let (c, _) = BrokerConfig::from_properties(&props(&[
+            ("node.id", "2147483647"),
+            ("connections.max.idle.ms", "9999999999"),
+            ("log.retention.bytes", "9999999999999"),
+        ]))
+        .unwrap();
+        assert_eq!(c.node_id, i32::MAX);
+        assert_eq!(c.connections_max_idle, Duration::from_millis(9_999_999_999));
+        assert_eq!(c.log_defaults["retention.bytes"], "9999999999999");
+    }
+
+    #[test]
+    fn every_server_key_has_a_doc_and_a_default_that_passes_its_own_check() {
+        for def in SERVER_KEYS.iter().chain(std::iter::once(&SASL_MAX_RECEIVE)) {
+            assert!(!def.doc.is_empty(), "{}", def.name);
+            if !def.default.is_empty() {
+                check(def, def.default).unwrap();
+            }
+        }
+        assert_eq!(server_keys().count(), SERVER_KEYS.len() + 1);
     }
 }
