@@ -134,10 +134,9 @@ fn a_consumer_that_skips_corrupt_batches_reads_on_after_the_damaged_one() {
     assert_eq!(got, want);
 }
 
-/// `console-consumer --skip-message-on-error` does the same, reporting the skipped batch.
-/// Needs console_consumer.rs to set `ConsumerConfig::skip_corrupt` from the flag.
+/// `console-consumer --skip-message-on-error` does the same, reporting the skipped batch on
+/// one line (console_consumer.rs passes the flag on as `ConsumerConfig::skip_corrupt`).
 #[test]
-#[ignore = "needs console_consumer.rs to pass --skip-message-on-error on as ConsumerConfig::skip_corrupt"]
 fn console_consumer_skip_message_on_error_skips_the_damaged_batch() {
     let c = Cluster::new();
     let (_, bad, after) = damaged_topic(&c);
