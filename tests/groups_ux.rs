@@ -349,3 +349,125 @@ fn watch_is_only_for_describing_offsets() {
         .code(2)
         .one_line_error("greater than 0");
 }
+
+/// Runs `consumer-groups ARGS` on a pseudo-terminal (util-linux `script`), typing `keys` after
+/// half a second; returns the exit code and everything the terminal showed. None when `script`
+/// is not installed.
+fn on_terminal(
+    c: &Cluster,
+    args: &[&str],
+    keys: &str,
+    env: &[(&str, &str)],
+) -> Option<(i32, String)> {
+    use std::io::Write;
+    let line = std::iter::once(bin_path("consumer-groups").display().to_string())
+        .chain(["--data-dir".to_string(), c.data_dir().display().to_string()])
+        .chain(args.iter().map(|a| format!("'{a}'")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .env_remove("STREAMLOG_DATA_DIR")
+        .env_remove("STREAMLOG_BOOTSTRAP_SERVER")
+        .env_remove("STREAMLOG_CONTEXT")
+        .env("STREAMLOG_CONFIG", "/nonexistent/streamlog/config.toml")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().ok()?;
+    let mut stdin = child.stdin.take()?;
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = stdin.write_all(keys.as_bytes());
+    drop(stdin);
+    let out = child.wait_with_output().ok()?;
+    Some((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    ))
+}
+
+#[test]
+fn watch_on_a_terminal_redraws_in_place_with_colour_unless_no_color() {
+    let c = group_with_lag();
+    let args = [
+        "--describe",
+        "--group",
+        "g",
+        "--watch",
+        "0.2",
+        "--watch-count",
+        "2",
+    ];
+    let Some((code, screen)) = on_terminal(&c, &args, "", &[]) else {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    };
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.starts_with("\x1b[H\x1b[2JEvery 0.2s: "),
+        "{screen:?}"
+    );
+    assert_eq!(screen.matches("\x1b[H\x1b[2J").count(), 2, "{screen:?}");
+    assert!(screen.contains("(Ctrl-C to stop)"), "{screen:?}");
+    assert!(
+        screen.contains("┆ TIME-TO-CATCH-UP ┆"),
+        "a table on a terminal: {screen:?}"
+    );
+    assert!(
+        screen.contains("GROUP g TOTAL-LAG \x1b[33m2\x1b[0m"),
+        "{screen:?}"
+    );
+
+    let (_, plain) = on_terminal(&c, &args, "", &[("NO_COLOR", "1")]).expect("script ran");
+    assert!(plain.contains("GROUP g TOTAL-LAG 2"), "{plain:?}");
+    assert!(!plain.contains("\x1b[33m"), "NO_COLOR: {plain:?}");
+    assert!(
+        plain.contains("\x1b[H\x1b[2J"),
+        "still redrawn in place: {plain:?}"
+    );
+}
+
+#[test]
+fn deletes_on_a_terminal_ask_first() {
+    let c = group_with_lag();
+    let Some((code, screen)) = on_terminal(&c, &["--delete", "--group", "g"], "n", &[]) else {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    };
+    assert_eq!(code, 1, "{screen}");
+    assert!(
+        screen.contains("These consumer groups will be deleted:"),
+        "{screen}"
+    );
+    assert!(screen.contains("Aborted."), "{screen}");
+    c.groups(&["--list"]).success().stdout_has("g");
+
+    let (code, screen) = on_terminal(
+        &c,
+        &["--delete-offsets", "--group", "g", "--topic", "t"],
+        "n",
+        &[],
+    )
+    .expect("script ran");
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("  t: partitions 0"), "{screen}");
+    c.groups(&["--describe", "--group", "g"])
+        .success()
+        .stdout_has("g               t               0          2");
+
+    let (code, screen) =
+        on_terminal(&c, &["--delete", "--group", "g"], "y", &[]).expect("script ran");
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(c.groups(&["--list"]).success().stdout, "");
+
+    // --yes never asks.
+    c.consume_with("t", &["--group", "h", "--from-beginning"])
+        .success();
+    let (code, screen) =
+        on_terminal(&c, &["--delete", "--group", "h", "--yes"], "", &[]).expect("script ran");
+    assert_eq!(code, 0, "{screen}");
+    assert!(!screen.contains("[y/N]"), "{screen}");
+}

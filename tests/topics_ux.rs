@@ -129,3 +129,67 @@ fn delete_without_a_terminal_never_prompts() {
         .code(2)
         .one_line_error("[yes]");
 }
+
+/// Runs `topics ARGS` on a pseudo-terminal (util-linux `script`), typing `keys` after half a
+/// second; the exit code and what the terminal showed, or None without `script`.
+fn on_terminal(c: &Cluster, args: &[&str], keys: &str) -> Option<(i32, String)> {
+    use std::io::Write;
+    let line = std::iter::once(common::bin_path("topics").display().to_string())
+        .chain(["--data-dir".to_string(), c.data_dir().display().to_string()])
+        .chain(args.iter().map(|a| format!("'{a}'")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env_remove("STREAMLOG_DATA_DIR")
+        .env_remove("STREAMLOG_BOOTSTRAP_SERVER")
+        .env_remove("STREAMLOG_CONTEXT")
+        .env("STREAMLOG_CONFIG", "/nonexistent/streamlog/config.toml")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    let mut stdin = child.stdin.take()?;
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = stdin.write_all(keys.as_bytes());
+    drop(stdin);
+    let out = child.wait_with_output().ok()?;
+    Some((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    ))
+}
+
+#[test]
+fn delete_on_a_terminal_lists_the_topics_and_asks() {
+    let c = Cluster::new();
+    c.create_topic("a1", 3, &[]);
+    c.create_topic("a2", 1, &[]);
+    let Some((code, screen)) = on_terminal(&c, &["--delete", "--topic", "a.*"], "n") else {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    };
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("  a1 (3 partitions)"), "{screen}");
+    assert!(screen.contains("  a2 (1 partition)"), "{screen}");
+    assert!(screen.contains("Aborted."), "{screen}");
+    assert_eq!(c.topics(&["--list"]).success().stdout, "a1\na2\n");
+
+    let (code, screen) = on_terminal(&c, &["--delete", "--topic", "a.*"], "y").expect("script");
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(c.topics(&["--list"]).success().stdout, "");
+}
+
+#[test]
+fn deleting_many_partitions_on_a_terminal_shows_progress() {
+    let c = Cluster::new();
+    c.create_topic("many", 120, &[]);
+    let Some((code, screen)) = on_terminal(&c, &["--delete", "--topic", "many", "--yes"], "")
+    else {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    };
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("/120 partitions"), "{screen:?}");
+    assert_eq!(c.topics(&["--list"]).success().stdout, "");
+}

@@ -486,8 +486,10 @@ fn watch(
         signal_hook::flag::register(sig, stop.clone())
             .context("cannot install the Ctrl-C handler for --watch")?;
     }
-    let tty = std::io::stdout().is_terminal();
     let format = args.common.output;
+    // Redrawn in place only for a person: JSON lines are for a program even on a terminal.
+    let tty = std::io::stdout().is_terminal() && format != Format::Json;
+    let colour = tty && crate::output::colour_enabled();
     let mut prev = BTreeMap::new();
     let mut refreshes = 0u64;
     let mut failed = false;
@@ -512,7 +514,11 @@ fn watch(
                 Err(e) => {
                     failed = true;
                     if tty {
-                        out.push_str(&format!("\nError: {}\n", super::one_line(&e)));
+                        let line = format!("Error: {}", super::one_line(&e));
+                        out.push_str(&format!(
+                            "\n{}\n",
+                            crate::output::paint(&line, crate::output::RED, colour)
+                        ));
                     } else {
                         eprintln!("Error: {}", super::one_line(&e));
                     }
