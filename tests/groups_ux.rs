@@ -345,9 +345,11 @@ fn watch_is_only_for_describing_offsets() {
     c.groups(&["--describe", "--group", "g", "--members", "--watch", "1"])
         .code(2)
         .one_line_error("[watch]");
-    c.groups(&["--describe", "--group", "g", "--watch", "0"])
-        .code(2)
-        .one_line_error("greater than 0");
+    for secs in ["0", "-1"] {
+        c.groups(&["--describe", "--group", "g", "--watch", secs])
+            .code(2)
+            .one_line_error("greater than 0");
+    }
 }
 
 /// Runs `consumer-groups ARGS` on a pseudo-terminal (util-linux `script`), typing `keys` after

@@ -106,7 +106,13 @@ pub struct ConsumerGroupsArgs {
     pub execute: bool,
     /// With --describe: redraw the offsets and lag every SECS seconds (default 2) with each
     /// partition's consume rate and time to catch up, until Ctrl-C.
-    #[arg(long, value_name = "SECS", num_args = 0..=1, default_missing_value = "2")]
+    #[arg(
+        long,
+        value_name = "SECS",
+        num_args = 0..=1,
+        default_missing_value = "2",
+        allow_negative_numbers = true
+    )]
     pub watch: Option<f64>,
     /// With --watch: stop after this many refreshes (for scripts and tests).
     #[arg(long, value_name = "N", hide = true)]
