@@ -360,6 +360,7 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
         } else {
             OffsetReset::Latest
         },
+        skip_corrupt: args.skip_message_on_error,
         ..ConsumerConfig::default()
     };
     for (k, v) in args
