@@ -1362,7 +1362,10 @@ fn consumer_groups_json_output() {
     c.produce("t", &["d"]);
 
     let list = json_lines(&c.groups(&["--list", "--output", "json"]).success().stdout);
-    assert_eq!(list, [serde_json::json!({"group": "g"})]);
+    assert_eq!(
+        list,
+        [serde_json::json!({"group": "g", "members": 0, "state": "Empty"})]
+    );
 
     let run = c
         .groups(&["--describe", "--group", "g", "--output", "json"])
@@ -1373,6 +1376,7 @@ fn consumer_groups_json_output() {
         [serde_json::json!({
             "group": "g", "topic": "t", "partition": 0, "current_offset": 3,
             "log_end_offset": 4, "lag": 1, "consumer_id": null, "host": null, "client_id": null,
+            "total_lag": 1,
         })]
     );
 

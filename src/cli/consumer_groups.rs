@@ -92,10 +92,12 @@ pub struct ConsumerGroupsArgs {
     /// Move the committed offset by N (may be negative; clamped to the log).
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub shift_by: Option<i64>,
-    /// Reset to the first offset at or after this time: YYYY-MM-DDTHH:mm:SS.sss[Z|±hh:mm].
+    /// Reset to the first offset at or after this time: YYYY-MM-DDTHH:mm:SS.sss, optionally
+    /// followed by Z, ±hh:mm, ±hhmm or ±hh; without a zone the time is UTC, as in Kafka.
     #[arg(long, value_name = "DATETIME")]
     pub to_datetime: Option<String>,
-    /// Reset to the first offset at or after now minus this ISO-8601 duration (PnDTnHnMn.nS).
+    /// Reset to the first offset at or after now minus this ISO-8601 duration (PnDTnHnMn.nS,
+    /// e.g. PT1H30M or P1DT12H; PT alone is not a duration).
     #[arg(long, value_name = "DURATION")]
     pub by_duration: Option<String>,
     /// Show what a reset would do (the default).
@@ -607,8 +609,13 @@ fn reset_offsets(
     }
     let now = crate::log::unified::now_ms();
     let timestamp = match (&args.to_datetime, &args.by_duration) {
-        (Some(dt), _) => Some(super::time::parse_datetime(dt)?),
-        (_, Some(d)) => Some(now - super::time::parse_duration(d)?),
+        (Some(dt), _) => Some(
+            super::time::parse_datetime(dt).map_err(|e| super::UsageError(format!("{e:#}")))?,
+        ),
+        (_, Some(d)) => Some(
+            now - super::time::parse_duration(d)
+                .map_err(|e| super::UsageError(format!("{e:#}")))?,
+        ),
         _ => None,
     };
     let mut plan = BTreeMap::new();
