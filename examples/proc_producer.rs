@@ -22,8 +22,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use bytes::Bytes;
 use clap::Parser;
+use streamlog::cli::args::CommonArgs;
 use streamlog::client::{ProducerConfig, ProducerRecord};
-use streamlog::config::CommonArgs;
 
 /// Streams /proc counters into a topic, one JSON record per sample.
 #[derive(Parser)]

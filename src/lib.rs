@@ -2,14 +2,21 @@
 //! exactly as Kafka does.
 //!
 //! # Layout
-//! - [`log`]: one partition's log — segments, indexes, recovery, retention (Kafka's storage).
-//! - [`engine`]: a data dir — topics, partitions, consumer groups, cross-process locking.
-//! - [`client`]: the one interface the tools use (admin, producer, consumer), embedded now.
-//! - [`config`]: shared flags, environment and properties files.
-//! - [`output`]: text (Kafka's layouts), table and JSON formatting.
-//! - [`cli`]: the tools' argument definitions and their run functions; `src/bin/*` are thin.
+//! - [`log`]: one partition's log — segments, indexes, recovery, retention, producer state
+//!   (Kafka's storage).
+//! - [`engine`]: a data dir — topics, partitions, consumer groups, cross-process locking, the
+//!   default data dir and the lock through which a running `server-start` is found.
+//! - [`broker`]: `server-start`, the engine served on the Kafka wire protocol.
+//! - [`client`]: the one interface the tools use (admin, producer, consumer) over the embedded
+//!   engine or a remote cluster (librdkafka), the contexts file, and the backend a target
+//!   selects.
+//! - [`cli`]: the tools' flags, their run functions and what they print; `src/bin/*` are thin.
+//! - [`output`]: text (Kafka's layouts), table and JSON formatting for the tools.
+//! - [`properties`], [`error`]: Java properties files and the library's error type, used by
+//!   every layer.
 //!
-//! Arrows point one way: `cli` → `client` → `engine` → `log`.
+//! Arrows point down only: `cli` → `broker` | `client` → `engine` → `log`. `broker` and
+//! `client` never import each other, and nothing below `cli` imports it.
 
 pub mod error;
 pub mod log;
@@ -18,6 +25,6 @@ pub use error::{Error, Result};
 pub mod broker;
 pub mod cli;
 pub mod client;
-pub mod config;
 pub mod engine;
 pub mod output;
+pub mod properties;

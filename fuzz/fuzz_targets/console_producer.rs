@@ -5,7 +5,7 @@
 //! `--property` values one per line (`parse.key=true`, `key.separator=:`, `parse.headers=true`,
 //! `headers.delimiter`, `headers.separator`, `headers.key.separator`, `null.marker`,
 //! `ignore.error`) up to an empty line, then the standard input. Entry points:
-//! `config::parse_key_value` (the `--property` parser), `LineFormat::from_properties` and
+//! `cli::args::parse_key_value` (the `--property` parser), `LineFormat::from_properties` and
 //! `LineFormat::parse_block` (what the stdin reader thread runs on each block).
 //!
 //! There is no JSON input mode in console-producer yet, so none is fuzzed.

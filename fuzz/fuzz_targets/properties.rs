@@ -1,5 +1,5 @@
 //! Java properties files and what reads them: `--command-config` and `server.properties`
-//! (`config::parse_properties`, the body of `read_properties`), then every consumer of the
+//! (`properties::parse_properties`, the body of `read_properties`), then every consumer of the
 //! parsed keys: `BrokerConfig::from_properties` (server-start), the remote client's translation
 //! to librdkafka (`client::remote::properties::to_librdkafka`, with `parse_jaas`), the
 //! console-producer line-reader options (`LineFormat::from_properties`) and topic configs

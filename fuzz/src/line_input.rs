@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use streamlog::cli::args::parse_key_value;
 use streamlog::cli::console_producer::LineFormat;
-use streamlog::config::parse_key_value;
 
 /// Runs the target on one input.
 pub fn run(data: &[u8]) {

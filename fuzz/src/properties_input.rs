@@ -2,12 +2,13 @@
 //! only, so the main crate's tests include it with `#[path]`.
 
 use streamlog::broker::BrokerConfig;
+use streamlog::cli::args::parse_key_value;
 use streamlog::cli::console_producer::LineFormat;
 use streamlog::cli::time::{parse_datetime, parse_duration};
 use streamlog::client::remote::properties::{parse_jaas, to_librdkafka};
-use streamlog::config::{parse_key_value, parse_properties};
 use streamlog::log::LogConfig;
 use streamlog::log::config::validate_entry;
+use streamlog::properties::parse_properties;
 
 fn has_message<T, E: std::fmt::Display>(r: Result<T, E>) {
     if let Err(e) = r {

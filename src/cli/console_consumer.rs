@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Parser;
 
+use super::args::{CommonArgs, parse_key_value};
 use super::deserializer::Deserializer;
 use super::format_string::FormatString;
 use super::partition_ends::PartitionEnds;
@@ -18,7 +19,6 @@ use super::usage;
 use crate::client::{
     Admin, ConsumerConfig, ConsumerRecord, OffsetReset, OffsetSpec, StartOffset, Subscribe,
 };
-use crate::config::{CommonArgs, parse_key_value};
 use crate::output::Format;
 
 /// The examples at the end of `--help`.

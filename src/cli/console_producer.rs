@@ -13,8 +13,8 @@ use anyhow::{Context, bail};
 use bytes::{Bytes, BytesMut};
 use clap::Parser;
 
+use super::args::{CommonArgs, parse_key_value};
 use crate::client::{ProducerConfig, ProducerRecord};
-use crate::config::{CommonArgs, parse_key_value};
 use crate::log::codec::parse_compression;
 use crate::log::unified::now_ms;
 
@@ -597,7 +597,7 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
         })?;
     }
     let backend = args.common.backend_with(&args.producer_property)?;
-    format.unique_header_keys = !matches!(backend, crate::config::Backend::Remote(_));
+    format.unique_header_keys = !matches!(backend, crate::client::backend::Backend::Remote(_));
     let mut producer = backend.producer(&config)?;
     // Fail on a bad or missing topic before reading any input.
     producer.partition_count(&topic)?;
@@ -622,7 +622,7 @@ pub fn run(args: ConsoleProducerArgs) -> anyhow::Result<ExitCode> {
     // parsed and handed over on this thread, as kcat does: a reader thread cost more in hand-off
     // than it gained. The embedded engine writes on this thread, and interactive input needs
     // the linger timer: those read on a thread of their own.
-    let inline = !interactive && matches!(backend, crate::config::Backend::Remote(_));
+    let inline = !interactive && matches!(backend, crate::client::backend::Backend::Remote(_));
 
     let sent_lines = std::cell::Cell::new(0u64);
     let mut last_bar = Instant::now();

@@ -20,9 +20,9 @@ use anyhow::{Context, anyhow};
 use clap::Parser;
 use serde_json::json;
 
+use super::args::CommonArgs;
 use super::usage;
 use crate::client::{Admin, GroupDescription, OffsetSpec};
-use crate::config::CommonArgs;
 use crate::error::Error;
 use crate::output::{Format, Rows, print};
 
@@ -609,9 +609,9 @@ fn reset_offsets(
     }
     let now = crate::log::unified::now_ms();
     let timestamp = match (&args.to_datetime, &args.by_duration) {
-        (Some(dt), _) => Some(
-            super::time::parse_datetime(dt).map_err(|e| super::UsageError(format!("{e:#}")))?,
-        ),
+        (Some(dt), _) => {
+            Some(super::time::parse_datetime(dt).map_err(|e| super::UsageError(format!("{e:#}")))?)
+        }
         (_, Some(d)) => Some(
             now - super::time::parse_duration(d)
                 .map_err(|e| super::UsageError(format!("{e:#}")))?,

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success; 1 the operation failed (one line on stderr says why); 2 invalid usage.
 //! A closed stdout (`| head`) ends a tool quietly with 0.
 
+pub mod args;
 pub mod completion;
 pub mod console_consumer;
 pub mod console_producer;

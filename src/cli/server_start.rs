@@ -8,12 +8,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 
+use super::args::parse_key_value;
 use crate::broker::listener::{SecurityProtocol, ServedListener};
 use crate::broker::security::credentials::CredentialStore;
 use crate::broker::security::sasl::Mechanism;
 use crate::broker::server::BoundListener;
 use crate::broker::{self, BrokerConfig, BrokerState, ServingListener};
-use crate::config::parse_key_value;
 use crate::engine::{Engine, EngineConfig};
 
 /// The examples at the end of `--help`.
@@ -47,7 +47,7 @@ pub fn run(args: ServerStartArgs) -> anyhow::Result<ExitCode> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let mut props: BTreeMap<String, String> = match &args.properties {
-        Some(p) => crate::config::read_properties(p)?,
+        Some(p) => crate::properties::read_properties(p)?,
         None => BTreeMap::new(),
     };
     props.extend(args.overrides.iter().cloned());

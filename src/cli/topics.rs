@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use serde_json::json;
 
+use super::args::{CommonArgs, parse_key_value};
 use super::usage;
 use crate::client::{Admin, TopicDescription};
-use crate::config::{CommonArgs, parse_key_value};
 use crate::error::Error;
 use crate::output::{Format, print};
 

@@ -2,6 +2,8 @@
 //! implementation works on a data dir directly; a remote one (a Kafka cluster) plugs in behind
 //! the same traits.
 
+pub mod backend;
+pub mod context;
 pub mod embedded;
 pub mod partitioner;
 pub mod remote;

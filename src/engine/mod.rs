@@ -11,8 +11,10 @@
 //!
 //! Every tool process opens the data dir directly; file locks make that safe.
 
+pub mod data_dir;
 pub mod fsutil;
 pub mod group;
+pub mod server_lock;
 pub mod topic;
 
 use std::collections::BTreeMap;

@@ -192,7 +192,7 @@ pub fn for_listener(
 mod tests {
     use super::*;
     use crate::broker::listener::{Endpoint, SecurityProtocol};
-    use crate::config::props;
+    use crate::properties::props;
 
     fn listener() -> ListenerConfig {
         ListenerConfig {

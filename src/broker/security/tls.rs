@@ -305,7 +305,7 @@ pub fn server_config(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::props;
+    use crate::properties::props;
 
     fn listener(protocol: SecurityProtocol) -> ListenerConfig {
         ListenerConfig {

@@ -182,7 +182,7 @@ pub fn to_librdkafka(java: &BTreeMap<String, String>) -> Result<BTreeMap<String,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::props;
+    use crate::properties::props;
 
     #[test]
     fn jaas_plain_and_scram_give_username_and_password() {
