@@ -3,8 +3,8 @@ complete -c consumer-groups -l topic -d 'A topic, optionally with partitions (`t
 complete -c consumer-groups -l state -d 'With --describe: show the group state. With --list: show states, optionally only these (comma-separated)' -r
 complete -c consumer-groups -l to-offset -d 'Reset to this offset (clamped to the log)' -r
 complete -c consumer-groups -l shift-by -d 'Move the committed offset by N (may be negative; clamped to the log)' -r
-complete -c consumer-groups -l to-datetime -d 'Reset to the first offset at or after this time: YYYY-MM-DDTHH:mm:SS.sss[Z|±hh:mm]' -r
-complete -c consumer-groups -l by-duration -d 'Reset to the first offset at or after now minus this ISO-8601 duration (PnDTnHnMn.nS)' -r
+complete -c consumer-groups -l to-datetime -d 'Reset to the first offset at or after this time: YYYY-MM-DDTHH:mm:SS.sss, optionally followed by Z, ±hh:mm, ±hhmm or ±hh; without a zone the time is UTC, as in Kafka' -r
+complete -c consumer-groups -l by-duration -d 'Reset to the first offset at or after now minus this ISO-8601 duration (PnDTnHnMn.nS, e.g. PT1H30M or P1DT12H; PT alone is not a duration)' -r
 complete -c consumer-groups -l watch -d 'With --describe: redraw the offsets and lag every SECS seconds (default 2) with each partition\'s consume rate and time to catch up, until Ctrl-C' -r
 complete -c consumer-groups -l watch-count -d 'With --watch: stop after this many refreshes (for scripts and tests)' -r
 complete -c consumer-groups -l data-dir -d 'Data directory of the embedded log engine [env: STREAMLOG_DATA_DIR; default: ~/.local/share/streamlog]' -r -F
