@@ -547,7 +547,7 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
                     r
                 };
                 if json {
-                    out.write_all(super::envelope::to_json_line(r).as_bytes())?;
+                    super::envelope::write_json_line(&mut out, r)?;
                 } else if let Some(t) = &template {
                     t.write(&mut out, r)?;
                 } else {

@@ -14,7 +14,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use serde_json::{Value, json};
+use std::io::{self, Write};
+
+use serde_json::Value;
 
 use crate::client::ConsumerRecord;
 
@@ -38,33 +40,70 @@ pub struct Envelope {
 
 /// The record as one line of JSON, ended by `\n`.
 pub fn to_json_line(r: &ConsumerRecord) -> String {
+    let mut out = Vec::with_capacity(256);
+    // Writing to a Vec cannot fail.
+    let _ = write_json_line(&mut out, r);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes the record as one line of JSON, ended by `\n`, straight to `out`: no JSON tree is
+/// built per record (the consumer prints millions a second).
+pub fn write_json_line(out: &mut impl Write, r: &ConsumerRecord) -> io::Result<()> {
     let all_text = [&r.key, &r.value]
         .into_iter()
         .chain(r.headers.iter().map(|(_, v)| v))
         .all(|b| b.as_ref().is_none_or(|b| std::str::from_utf8(b).is_ok()));
-    let enc = |b: &Option<Bytes>| -> Value {
+    let field = |out: &mut dyn Write, b: &Option<Bytes>| -> io::Result<()> {
         match b {
-            None => Value::Null,
-            Some(b) if all_text => Value::String(String::from_utf8_lossy(b).into_owned()),
-            Some(b) => Value::String(BASE64.encode(b)),
+            None => out.write_all(b"null"),
+            // Checked above: every field is UTF-8.
+            Some(b) if all_text => json_string(out, std::str::from_utf8(b).unwrap_or_default()),
+            Some(b) => {
+                out.write_all(b"\"")?;
+                out.write_all(BASE64.encode(b).as_bytes())?;
+                out.write_all(b"\"")
+            }
         }
     };
-    let mut v = json!({
-        "topic": &*r.topic,
-        "partition": r.partition,
-        "offset": r.offset,
-        "timestamp": r.timestamp,
-        "timestamp_type": if r.log_append_time { "LogAppendTime" } else { "CreateTime" },
-        "headers": r.headers.iter().map(|(k, v)| json!([k, enc(v)])).collect::<Vec<_>>(),
-        "key": enc(&r.key),
-        "value": enc(&r.value),
-    });
-    if !all_text && let Value::Object(o) = &mut v {
-        o.insert("encoding".into(), BASE64_ENCODING.into());
+    out.write_all(b"{\"topic\":")?;
+    json_string(out, &r.topic)?;
+    write!(
+        out,
+        ",\"partition\":{},\"offset\":{},\"timestamp\":{},\"timestamp_type\":\"{}\",\"headers\":[",
+        r.partition,
+        r.offset,
+        r.timestamp,
+        if r.log_append_time {
+            "LogAppendTime"
+        } else {
+            "CreateTime"
+        }
+    )?;
+    for (i, (k, v)) in r.headers.iter().enumerate() {
+        out.write_all(if i == 0 { b"[" } else { b",[" })?;
+        json_string(out, k)?;
+        out.write_all(b",")?;
+        field(out, v)?;
+        out.write_all(b"]")?;
     }
-    let mut line = v.to_string();
-    line.push('\n');
-    line
+    out.write_all(b"],\"key\":")?;
+    field(out, &r.key)?;
+    out.write_all(b",\"value\":")?;
+    field(out, &r.value)?;
+    if !all_text {
+        out.write_all(b",\"encoding\":\"base64\"")?;
+    }
+    out.write_all(b"}\n")
+}
+
+/// A JSON string literal, escaped as JSON requires.
+fn json_string(out: &mut dyn Write, s: &str) -> io::Result<()> {
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.write_all(b"\"")?;
+        out.write_all(s.as_bytes())?;
+        return out.write_all(b"\"");
+    }
+    serde_json::to_writer(out, s).map_err(io::Error::other)
 }
 
 /// Fields an envelope may carry that a producer ignores (the consumer prints them).
@@ -206,6 +245,17 @@ mod tests {
         assert_eq!(back.key, binary.key);
         assert_eq!(back.value, binary.value);
         assert_eq!(back.headers, binary.headers);
+    }
+
+    #[test]
+    fn quotes_and_control_characters_are_escaped() {
+        let r = record(b"a\"b", b"line\nnext\t\\ \x01 \xe2\x82\xac", b"\"");
+        let line = to_json_line(&r);
+        let v: Value = serde_json::from_str(line.trim_end()).unwrap();
+        assert_eq!(v["value"], "line\nnext\t\\ \u{1} \u{20ac}");
+        assert_eq!(v["key"], "a\"b");
+        let back = parse(line.trim_end()).unwrap();
+        assert_eq!((back.key, back.value, back.headers), (r.key, r.value, r.headers));
     }
 
     #[test]

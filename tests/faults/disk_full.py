@@ -6,7 +6,7 @@ condition at error level once (not once per request), that earlier data stays re
 a kill -9 and restart while still full comes back, that writes are taken again once the tmpfs
 grows, and that after a clean restart nothing acknowledged is lost and nothing is corrupt.
 Then the embedded console-producer (no broker) on a full tmpfs: one clear line on stderr,
-non-zero exit, and every line before the one it names is stored.
+non-zero exit, and exactly the lines before the one it names are stored (a user resumes there).
 
 Needs root (mount -t tmpfs); prints SKIP lines otherwise.
 
@@ -252,7 +252,7 @@ def console_producer_campaign(report, mnt, work):
     missing_before = (named - 1 - len(stored)) if named else None
     report.check(
         "console_producer_keeps_lines_before_the_error",
-        out.returncode == 0 and prefix and named is not None and len(stored) >= named - 1,
+        out.returncode == 0 and prefix and named is not None and len(stored) == named - 1,
         f"stderr names line {named}; {len(stored)} lines stored (a prefix of the input: {prefix}); "
         f"{missing_before} lines before the named one are missing",
     )
