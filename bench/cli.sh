@@ -49,19 +49,19 @@ B="--bootstrap-server 127.0.0.1:$PORT"
 "$BIN/topics" $B --create --topic rt >/dev/null
 echo first | "$BIN/console-producer" $B --topic rt
 
+echo x > "$T/one-line"
 echo "== latency: one process, start to exit (hyperfine, warm)"
 hyperfine -N --warmup 5 --min-runs 30 --export-markdown "$T/latency.md" \
     -n "topics --list (embedded)" "$BIN/topics --data-dir $E --list" \
     -n "console-producer, one line (embedded)" \
-        "bash -c 'echo x | $BIN/console-producer --data-dir $E --topic rt'" \
+        "$BIN/console-producer --data-dir $E --topic rt --file $T/one-line" \
     -n "console-consumer, one record (embedded)" \
         "$BIN/console-consumer --data-dir $E --topic rt --from-beginning --max-messages 1" \
     -n "topics --list (server-start)" "$BIN/topics $B --list" \
     -n "console-producer, one line (server-start)" \
-        "bash -c 'echo x | $BIN/console-producer $B --topic rt'" \
+        "$BIN/console-producer $B --topic rt --file $T/one-line" \
     -n "console-consumer, one record (server-start)" \
-        "$BIN/console-consumer $B --topic rt --from-beginning --max-messages 1" \
-    -n "bash -c true (the pipe's own cost)" "bash -c 'echo x | true'" > /dev/null
+        "$BIN/console-consumer $B --topic rt --from-beginning --max-messages 1" > /dev/null
 cat "$T/latency.md"
 
 echo
@@ -73,8 +73,8 @@ awk -v n="$N" 'BEGIN {
 C="$BIN/console-consumer --data-dir $E --topic tp --from-beginning --max-messages $N"
 hyperfine -N --warmup 1 --runs 5 --export-json "$T/tp.json" \
     -n "default formatter" "$C" \
-    -n "--format '%p:%o %k %v\\n'" "$C --format '%p:%o %k %v\\n'" \
-    -n "--output json" "$C --output json" > /dev/null
+    -n "format string '%p:%o %k %v\\n'" "$C --format '%p:%o %k %v\\n'" \
+    -n "output json" "$C --output json" > /dev/null
 python3 - "$T/tp.json" "$N" <<'EOF'
 import json, sys
 runs = json.load(open(sys.argv[1]))["results"]

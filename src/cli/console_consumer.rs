@@ -405,12 +405,28 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
     let formatter_props: BTreeMap<String, String> = args.property.iter().cloned().collect();
     let format = MessageFormat::from_properties(&formatter_props)?;
     let backend = args.common.backend_with(&args.consumer_property)?;
-    let admin = backend.admin()?;
+    // An admin client only when something must be looked up: against a cluster it is one more
+    // connection and metadata round trip before the first record.
+    let admin: Option<Box<dyn Admin>> = if args.partition.is_some()
+        || from_time.is_some()
+        || args.tail.is_some()
+        || args.exit_at_end
+        || to_time.is_some()
+    {
+        Some(backend.admin()?)
+    } else {
+        None
+    };
+    let admin_ref = || {
+        admin
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("no admin client for a lookup"))
+    };
     let mut starts: BTreeMap<(String, i32), i64> = BTreeMap::new();
     let subscribe = match (&args.topic, &args.include, args.partition) {
         (Some(t), _, Some(p)) => {
             // An assigned partition must exist: there is no group to wait in.
-            let described = admin.describe_topics(std::slice::from_ref(t))?;
+            let described = admin_ref()?.describe_topics(std::slice::from_ref(t))?;
             let count = described.first().map_or(0, |d| d.partitions.len() as i32);
             if p >= count {
                 return Err(crate::Error::UnknownPartition {
@@ -421,7 +437,7 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
             }
             let start = match args.offset.as_deref() {
                 _ if from_time.is_some() || args.tail.is_some() => {
-                    StartOffset::At(start_of(&*admin, t, p, from_time, args.tail)?)
+                    StartOffset::At(start_of(admin_ref()?, t, p, from_time, args.tail)?)
                 }
                 None | Some("latest") => {
                     if args.from_beginning {
@@ -446,11 +462,11 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
             Subscribe::Assign(vec![(t.clone(), p, start)])
         }
         (Some(t), _, None) if from_time.is_some() || args.tail.is_some() => {
-            let described = admin.describe_topics(std::slice::from_ref(t))?;
+            let described = admin_ref()?.describe_topics(std::slice::from_ref(t))?;
             let count = described.first().map_or(0, |d| d.partitions.len() as i32);
             let mut list = Vec::new();
             for p in 0..count {
-                let o = start_of(&*admin, t, p, from_time, args.tail)?;
+                let o = start_of(admin_ref()?, t, p, from_time, args.tail)?;
                 starts.insert((t.clone(), p), o);
                 list.push((t.clone(), p, StartOffset::At(o)));
             }
@@ -472,6 +488,8 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let json = args.common.output == Format::Json;
+    // JSON lines are built here, many records at a time, and written past the BufWriter's copy.
+    let mut json_lines: Vec<u8> = Vec::with_capacity(if json { 1 << 17 } else { 0 });
     let max_messages = args.max_messages.and_then(|m| u64::try_from(m).ok());
     let progress = max_messages
         .filter(|_| std::io::stderr().is_terminal())
@@ -507,7 +525,7 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
                 break;
             }
             if let Some(e) = ends.as_mut()
-                && e.update(&*consumer, &*admin)?
+                && e.update(&*consumer, admin_ref()?)?
             {
                 break;
             }
@@ -547,7 +565,11 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
                     r
                 };
                 if json {
-                    super::envelope::write_json_line(&mut out, r)?;
+                    super::envelope::encode_json_line(&mut json_lines, r);
+                    if json_lines.len() >= 1 << 16 {
+                        out.write_all(&json_lines)?;
+                        json_lines.clear();
+                    }
                 } else if let Some(t) = &template {
                     t.write(&mut out, r)?;
                 } else {
@@ -558,6 +580,8 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
             if let Some(bar) = &progress {
                 bar.set_position(processed);
             }
+            out.write_all(&json_lines)?;
+            json_lines.clear();
             out.flush()?;
         }
         Ok(())

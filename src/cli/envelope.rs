@@ -14,8 +14,6 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
-use std::io::{self, Write};
-
 use serde_json::Value;
 
 use crate::client::ConsumerRecord;
@@ -40,70 +38,137 @@ pub struct Envelope {
 
 /// The record as one line of JSON, ended by `\n`.
 pub fn to_json_line(r: &ConsumerRecord) -> String {
-    let mut out = Vec::with_capacity(256);
-    // Writing to a Vec cannot fail.
-    let _ = write_json_line(&mut out, r);
-    String::from_utf8(out).unwrap_or_default()
+    let mut line = Vec::with_capacity(256);
+    encode_json_line(&mut line, r);
+    // Every piece is UTF-8: text checked as such, base64, digits and ASCII punctuation.
+    String::from_utf8(line).unwrap_or_default()
 }
 
-/// Writes the record as one line of JSON, ended by `\n`, straight to `out`: no JSON tree is
-/// built per record (the consumer prints millions a second).
-pub fn write_json_line(out: &mut impl Write, r: &ConsumerRecord) -> io::Result<()> {
-    let all_text = [&r.key, &r.value]
-        .into_iter()
-        .chain(r.headers.iter().map(|(_, v)| v))
-        .all(|b| b.as_ref().is_none_or(|b| std::str::from_utf8(b).is_ok()));
-    let field = |out: &mut dyn Write, b: &Option<Bytes>| -> io::Result<()> {
-        match b {
-            None => out.write_all(b"null"),
-            // Checked above: every field is UTF-8.
-            Some(b) if all_text => json_string(out, std::str::from_utf8(b).unwrap_or_default()),
-            Some(b) => {
-                out.write_all(b"\"")?;
-                out.write_all(BASE64.encode(b).as_bytes())?;
-                out.write_all(b"\"")
-            }
+/// Appends the record as one line of JSON, ended by `\n`, to `line`.
+pub fn encode_json_line(line: &mut Vec<u8>, r: &ConsumerRecord) {
+    let class = |b: &Option<Bytes>| b.as_deref().map_or(Class::Plain, classify);
+    let (key, value) = (class(&r.key), class(&r.value));
+    let all_text = key != Class::Binary
+        && value != Class::Binary
+        && r.headers.iter().all(|(_, v)| class(v) != Class::Binary);
+    let field = |line: &mut Vec<u8>, b: &Option<Bytes>, c: Class| match b {
+        None => line.extend_from_slice(b"null"),
+        Some(b) if c == Class::Plain => {
+            line.push(b'"');
+            line.extend_from_slice(b);
+            line.push(b'"');
+        }
+        Some(b) if all_text => json_string(line, b),
+        Some(b) => {
+            line.push(b'"');
+            let start = line.len();
+            line.resize(start + base64::encoded_len(b.len(), true).unwrap_or(0), 0);
+            let n = BASE64.encode_slice(b, &mut line[start..]).unwrap_or(0);
+            line.truncate(start + n);
+            line.push(b'"');
         }
     };
-    out.write_all(b"{\"topic\":")?;
-    json_string(out, &r.topic)?;
-    write!(
-        out,
-        ",\"partition\":{},\"offset\":{},\"timestamp\":{},\"timestamp_type\":\"{}\",\"headers\":[",
-        r.partition,
-        r.offset,
-        r.timestamp,
-        if r.log_append_time {
-            "LogAppendTime"
-        } else {
-            "CreateTime"
+    let mut num = itoa::Buffer::new();
+    line.extend_from_slice(b"{\"topic\":");
+    match classify(r.topic.as_bytes()) {
+        // Kafka's topic names ([a-zA-Z0-9._-]) are always plain.
+        Class::Plain => {
+            line.push(b'"');
+            line.extend_from_slice(r.topic.as_bytes());
+            line.push(b'"');
         }
-    )?;
+        _ => json_string(line, r.topic.as_bytes()),
+    }
+    line.extend_from_slice(b",\"partition\":");
+    line.extend_from_slice(num.format(r.partition).as_bytes());
+    line.extend_from_slice(b",\"offset\":");
+    line.extend_from_slice(num.format(r.offset).as_bytes());
+    line.extend_from_slice(b",\"timestamp\":");
+    line.extend_from_slice(num.format(r.timestamp).as_bytes());
+    line.extend_from_slice(if r.log_append_time {
+        b",\"timestamp_type\":\"LogAppendTime\",\"headers\":["
+    } else {
+        b",\"timestamp_type\":\"CreateTime\",\"headers\":["
+    });
     for (i, (k, v)) in r.headers.iter().enumerate() {
-        out.write_all(if i == 0 { b"[" } else { b",[" })?;
-        json_string(out, k)?;
-        out.write_all(b",")?;
-        field(out, v)?;
-        out.write_all(b"]")?;
+        line.extend_from_slice(if i == 0 { b"[" } else { b",[" });
+        json_string(line, k.as_bytes());
+        line.push(b',');
+        field(line, v, class(v));
+        line.push(b']');
     }
-    out.write_all(b"],\"key\":")?;
-    field(out, &r.key)?;
-    out.write_all(b",\"value\":")?;
-    field(out, &r.value)?;
+    line.extend_from_slice(b"],\"key\":");
+    field(line, &r.key, key);
+    line.extend_from_slice(b",\"value\":");
+    field(line, &r.value, value);
     if !all_text {
-        out.write_all(b",\"encoding\":\"base64\"")?;
+        line.extend_from_slice(b",\"encoding\":\"base64\"");
     }
-    out.write_all(b"}\n")
+    line.extend_from_slice(b"}\n");
 }
 
-/// A JSON string literal, escaped as JSON requires.
-fn json_string(out: &mut dyn Write, s: &str) -> io::Result<()> {
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        out.write_all(b"\"")?;
-        out.write_all(s.as_bytes())?;
-        return out.write_all(b"\"");
+/// What a field's bytes are, for JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// ASCII that needs no escaping: copied as it is.
+    Plain,
+    /// Other UTF-8 text: escaped where JSON requires.
+    Text,
+    /// Not UTF-8: the record goes out in base64.
+    Binary,
+}
+
+/// Classifies a field in one pass, eight bytes at a time, without an early exit (so it
+/// vectorizes); only text that is not plain ASCII is checked for UTF-8 again.
+fn classify(s: &[u8]) -> Class {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Among ASCII bytes, a byte of `w` below `n` (n ≤ 0x80) sets its high bit here.
+    let below = |w: u64, n: u64| w.wrapping_sub(ONES * n) & !w & HIGH;
+    let (mut high, mut escape) = (0u64, 0u64);
+    let mut words = s.chunks_exact(8);
+    for chunk in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(b);
+        high |= w & HIGH;
+        escape |= below(w, 0x20)
+            | below(w ^ (ONES * b'"' as u64), 1)
+            | below(w ^ (ONES * b'\\' as u64), 1);
     }
-    serde_json::to_writer(out, s).map_err(io::Error::other)
+    for &b in words.remainder() {
+        high |= (b & 0x80) as u64;
+        escape |= (b < 0x20 || b == b'"' || b == b'\\') as u64;
+    }
+    if high == 0 && escape == 0 {
+        Class::Plain
+    } else if std::str::from_utf8(s).is_ok() {
+        Class::Text
+    } else {
+        Class::Binary
+    }
+}
+
+/// A JSON string literal of UTF-8 text, escaped as JSON requires.
+fn json_string(line: &mut Vec<u8>, s: &[u8]) {
+    line.push(b'"');
+    for &b in s {
+        match b {
+            b'"' => line.extend_from_slice(b"\\\""),
+            b'\\' => line.extend_from_slice(b"\\\\"),
+            b'\n' => line.extend_from_slice(b"\\n"),
+            b'\r' => line.extend_from_slice(b"\\r"),
+            b'\t' => line.extend_from_slice(b"\\t"),
+            b if b < 0x20 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                line.extend_from_slice(b"\\u00");
+                line.push(HEX[(b >> 4) as usize]);
+                line.push(HEX[(b & 0xf) as usize]);
+            }
+            b => line.push(b),
+        }
+    }
+    line.push(b'"');
 }
 
 /// Fields an envelope may carry that a producer ignores (the consumer prints them).
@@ -248,6 +313,27 @@ mod tests {
     }
 
     #[test]
+    fn the_escape_scan_finds_every_byte_json_escapes_wherever_it_is() {
+        for len in 0..20 {
+            for at in 0..len {
+                for bad in [0u8, 0x1f, b'"', b'\\', b'\n'] {
+                    let mut s = vec![b'a'; len];
+                    s[at] = bad;
+                    assert_eq!(classify(&s), Class::Text, "{s:?}");
+                }
+                let mut s = vec![b'a'; len];
+                s[at] = 0xff;
+                assert_eq!(classify(&s), Class::Binary, "{s:?}");
+            }
+            assert_eq!(classify(&vec![b'a'; len]), Class::Plain);
+            assert_eq!(classify(" ~\u{7f}".repeat(len).as_bytes()), Class::Plain);
+            if len > 0 {
+                assert_eq!(classify("é€".repeat(len).as_bytes()), Class::Text);
+            }
+        }
+    }
+
+    #[test]
     fn quotes_and_control_characters_are_escaped() {
         let r = record(b"a\"b", b"line\nnext\t\\ \x01 \xe2\x82\xac", b"\"");
         let line = to_json_line(&r);
@@ -255,7 +341,10 @@ mod tests {
         assert_eq!(v["value"], "line\nnext\t\\ \u{1} \u{20ac}");
         assert_eq!(v["key"], "a\"b");
         let back = parse(line.trim_end()).unwrap();
-        assert_eq!((back.key, back.value, back.headers), (r.key, r.value, r.headers));
+        assert_eq!(
+            (back.key, back.value, back.headers),
+            (r.key, r.value, r.headers)
+        );
     }
 
     #[test]

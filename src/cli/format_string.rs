@@ -112,17 +112,18 @@ impl FormatString {
     /// Writes one record.
     pub fn write(&self, out: &mut impl Write, r: &ConsumerRecord) -> io::Result<()> {
         let len = |b: &Option<bytes::Bytes>| b.as_ref().map_or(-1, |b| b.len() as i64);
+        let mut num = itoa::Buffer::new();
         for p in &self.pieces {
             match p {
                 Piece::Literal(l) => out.write_all(l)?,
                 Piece::Topic => out.write_all(r.topic.as_bytes())?,
-                Piece::Partition => write!(out, "{}", r.partition)?,
-                Piece::Offset => write!(out, "{}", r.offset)?,
+                Piece::Partition => out.write_all(num.format(r.partition).as_bytes())?,
+                Piece::Offset => out.write_all(num.format(r.offset).as_bytes())?,
                 Piece::Key => out.write_all(r.key.as_deref().unwrap_or_default())?,
                 Piece::Value => out.write_all(r.value.as_deref().unwrap_or_default())?,
-                Piece::KeyLen => write!(out, "{}", len(&r.key))?,
-                Piece::ValueLen => write!(out, "{}", len(&r.value))?,
-                Piece::Timestamp => write!(out, "{}", r.timestamp)?,
+                Piece::KeyLen => out.write_all(num.format(len(&r.key)).as_bytes())?,
+                Piece::ValueLen => out.write_all(num.format(len(&r.value)).as_bytes())?,
+                Piece::Timestamp => out.write_all(num.format(r.timestamp).as_bytes())?,
                 Piece::Rfc3339 => match jiff::Timestamp::from_millisecond(r.timestamp) {
                     Ok(t) if r.timestamp >= 0 => write!(out, "{t:.3}")?,
                     _ => out.write_all(b"NO_TIMESTAMP")?,
