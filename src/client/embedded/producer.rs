@@ -7,17 +7,29 @@
 //! them, until `batch.size` bytes have been produced to it and its batch is complete, or until
 //! twice `batch.size` bytes whatever the batches. Batches sent early by `linger.ms` (a slow
 //! feed) therefore do not pin every record to one partition, nor does every flush move on.
+//!
+//! Full batches are not written one by one: like the batches of one Produce request, a
+//! partition's full batches wait in `ready` and go to the log in one append (one lock and one
+//! write) at the next `flush_expired` or `flush` (the console producer calls one after every
+//! block of input it reads), at `max.request.size` (1 MiB), or when the sticky partition moves
+//! on — so the lines written are always a prefix of the keyless input.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
 
 use super::super::partitioner::partition_for_key;
 use super::super::{Producer, ProducerConfig, ProducerRecord};
 use crate::engine::{Engine, TopicMetadata};
 use crate::error::{Error, Result};
-use crate::log::batch::HEADER_LEN;
+use crate::log::batch::{BatchHeader, HEADER_LEN};
 use crate::log::codec::encode_batch;
 use crate::log::{Mode, UnifiedLog};
+
+/// Bytes of full batches a partition gathers before they are written at once (Kafka's
+/// `max.request.size` default).
+const MAX_REQUEST_SIZE: usize = 1 << 20;
 
 /// How often cached topic metadata is re-read, to notice added partitions.
 const METADATA_MAX_AGE: Duration = Duration::from_secs(5);
@@ -35,10 +47,14 @@ struct TopicState {
     fetched: Instant,
     logs: Vec<Option<UnifiedLog>>,
     batches: Vec<Option<PendingBatch>>,
+    /// Full batches per partition, encoded, and how many records they hold: written together.
+    ready: Vec<(BytesMut, u64)>,
     /// Partition keyless records stick to (Kafka's `StickyPartitionInfo.index`).
     sticky: i32,
     /// Bytes of records produced to `sticky` since it was chosen (`producedBytes`).
     sticky_bytes: usize,
+    /// Lookups since the metadata was read; the clock is checked every 256th.
+    calls: u32,
 }
 
 /// Producer over an embedded data dir.
@@ -82,10 +98,11 @@ impl EmbeddedProducer {
     }
 
     fn topic_state(&mut self, topic: &str) -> Result<&mut TopicState> {
-        let stale = self
-            .topics
-            .get(topic)
-            .is_none_or(|t| t.fetched.elapsed() > METADATA_MAX_AGE);
+        // The clock is read every 256th call only: this runs for every record.
+        let stale = self.topics.get_mut(topic).is_none_or(|t| {
+            t.calls = t.calls.wrapping_add(1);
+            t.calls % 256 == 0 && t.fetched.elapsed() > METADATA_MAX_AGE
+        });
         if stale {
             let meta = self.engine.topic_or_create(topic)?;
             let n = meta.partitions as usize;
@@ -100,19 +117,23 @@ impl EmbeddedProducer {
                     fetched: Instant::now(),
                     logs: Vec::new(),
                     batches: Vec::new(),
+                    ready: Vec::new(),
                     sticky,
                     sticky_bytes: 0,
+                    calls: 0,
                 });
             if entry.meta.topic_id != meta.topic_id {
                 // Deleted and recreated: nothing of the old topic's handles applies.
                 entry.logs.clear();
                 entry.batches.clear();
+                entry.ready.clear();
             }
             entry.meta = meta;
             entry.max_message_bytes = max_message_bytes;
             entry.fetched = Instant::now();
             entry.logs.resize_with(n, || None);
             entry.batches.resize_with(n, || None);
+            entry.ready.resize_with(n, || (BytesMut::new(), 0));
             if entry.sticky as usize >= n {
                 // Recreated with fewer partitions.
                 entry.sticky = sticky;
@@ -124,39 +145,103 @@ impl EmbeddedProducer {
             .ok_or_else(|| Error::UnknownTopic(topic.to_string()))
     }
 
+    /// Closes the open batch of a partition: encoded into its `ready` bytes.
     fn send_batch(&mut self, topic: &str, partition: i32) -> Result<()> {
         let compression = self.config.compression;
-        let engine = self.engine.clone();
         let state = self.topic_state(topic)?;
         let p = partition as usize;
         let Some(batch) = state.batches[p].take() else {
             return Ok(());
         };
+        let (ready, count) = &mut state.ready[p];
+        encode_split(ready, &batch.records, compression, state.max_message_bytes)?;
+        *count += batch.records.len() as u64;
+        Ok(())
+    }
+
+    /// Writes a partition's ready batches to its log in one append.
+    fn write_ready(&mut self, topic: &str, partition: i32) -> Result<()> {
+        let engine = self.engine.clone();
+        let state = self.topic_state(topic)?;
+        let p = partition as usize;
+        if state.ready[p].1 == 0 {
+            return Ok(());
+        }
         if state.logs[p].is_none() {
             state.logs[p] = Some(engine.open_partition(&state.meta, partition, Mode::Write)?);
         }
         let Some(log) = state.logs[p].as_ref() else {
             unreachable!("log was just opened")
         };
-        let acked = append_split(log, &batch.records, compression)?;
+        // One append per segment's worth at most, so a small `segment.bytes` still rolls
+        // between batches as it would if they were written one by one.
+        let limit = (log.config().segment_bytes as usize).clamp(1, MAX_REQUEST_SIZE);
+        let (ready, count) = &mut state.ready[p];
+        let data = ready.split().freeze();
+        *count = 0;
+        let mut start = 0;
+        let mut acked = 0u64;
+        let mut result = Ok(());
+        while start < data.len() {
+            let mut end = start;
+            let mut records = 0u64;
+            while end < data.len() {
+                let Ok(h) = BatchHeader::parse(&data[end..]) else {
+                    end = data.len();
+                    break;
+                };
+                if end > start && end - start + h.size() > limit {
+                    break;
+                }
+                records += (h.next_offset() - h.base_offset).max(0) as u64;
+                end = (end + h.size()).min(data.len());
+            }
+            if let Err(e) = log.append_records(&data[start..end]) {
+                result = Err(e);
+                break;
+            }
+            acked += records;
+            start = end;
+        }
         self.acked += acked;
+        result
+    }
+
+    /// Writes every partition's ready batches.
+    fn write_all_ready(&mut self) -> Result<()> {
+        let ready: Vec<(String, i32)> = self
+            .topics
+            .iter()
+            .flat_map(|(t, s)| {
+                s.ready
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.1 > 0)
+                    .map(move |(p, _)| (t.clone(), p as i32))
+            })
+            .collect();
+        for (t, p) in ready {
+            self.write_ready(&t, p)?;
+        }
         Ok(())
     }
 }
 
-/// Appends records as one batch, halving it while it is over `max.message.bytes`.
-fn append_split(
-    log: &UnifiedLog,
+/// Encodes records as one batch onto `out`, halving it while it is over `max.message.bytes`.
+fn encode_split(
+    out: &mut BytesMut,
     records: &[ProducerRecord],
     compression: kafka_protocol::records::Compression,
-) -> Result<u64> {
-    let mut encoded = encode_batch(records, compression)?;
-    if encoded.len() > log.config().max_message_bytes && records.len() > 1 {
+    max_message_bytes: usize,
+) -> Result<()> {
+    let encoded = encode_batch(records, compression)?;
+    if encoded.len() > max_message_bytes && records.len() > 1 {
         let (a, b) = records.split_at(records.len() / 2);
-        return Ok(append_split(log, a, compression)? + append_split(log, b, compression)?);
+        encode_split(out, a, compression, max_message_bytes)?;
+        return encode_split(out, b, compression, max_message_bytes);
     }
-    log.append(&mut encoded)?;
-    Ok(records.len() as u64)
+    out.extend_from_slice(&encoded);
+    Ok(())
 }
 
 impl Drop for EmbeddedProducer {
@@ -181,6 +266,8 @@ impl Producer for EmbeddedProducer {
         let size = record_size_upper_bound(&record);
         let batch_size = self.config.batch_size;
         let sync = self.config.sync;
+        // Drawn for every record, used when the sticky partition moves on.
+        let next = self.next_random();
         let state = self.topic_state(topic)?;
         let max = state.max_message_bytes;
         if size + HEADER_LEN > max {
@@ -214,24 +301,31 @@ impl Producer for EmbeddedProducer {
         batch.records.push(record);
         batch.bytes += size;
         let full = sync || batch.bytes >= batch_size;
-        if full {
-            self.send_batch(topic, p)?;
-        }
+        let mut moved_on = false;
         if partition.is_none() && record_is_keyless {
             // Kafka's BuiltInPartitioner.updatePartitionInfo: switch once batch.size bytes went
-            // to the sticky partition and its batches are all complete (none open), or at
-            // twice batch.size regardless; the next one is drawn uniformly among all
-            // partitions.
-            let next = self.next_random();
-            let state = self.topic_state(topic)?;
+            // to the sticky partition and its batch is complete (it is closed just below when
+            // full), or at twice batch.size regardless; the next one is drawn uniformly among
+            // all partitions.
             state.sticky_bytes += appended;
-            let all_full = state.batches[p as usize].is_none();
-            if (state.sticky_bytes >= batch_size && all_full)
+            if (state.sticky_bytes >= batch_size && full)
                 || state.sticky_bytes >= batch_size.saturating_mul(2)
             {
                 state.sticky = (next % n.max(1) as u64) as i32;
                 state.sticky_bytes = 0;
+                moved_on = state.sticky != p;
             }
+        }
+        if full {
+            self.send_batch(topic, p)?;
+            let state = self.topic_state(topic)?;
+            if sync || moved_on || state.ready[p as usize].0.len() >= MAX_REQUEST_SIZE {
+                // When the sticky partition moves on, the lines written stay a prefix of the
+                // input: this partition's batches go before any of the next one's.
+                self.write_ready(topic, p)?;
+            }
+        } else if moved_on {
+            self.write_ready(topic, p)?;
         }
         Ok(p)
     }
@@ -252,7 +346,7 @@ impl Producer for EmbeddedProducer {
         for (t, p) in due {
             self.send_batch(&t, p)?;
         }
-        Ok(())
+        self.write_all_ready()
     }
 
     fn flush(&mut self) -> Result<()> {
@@ -270,7 +364,7 @@ impl Producer for EmbeddedProducer {
         for (t, p) in all {
             self.send_batch(&t, p)?;
         }
-        Ok(())
+        self.write_all_ready()
     }
 
     fn acknowledged(&self) -> u64 {
