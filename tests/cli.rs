@@ -1091,14 +1091,7 @@ fn a_missing_topic_with_partition_is_an_error() {
 
 /// A topic `t` with records a, b, c that group `g` has read to the end.
 fn group_that_read_everything() -> Cluster {
-    let c = Cluster::new();
-    c.create_topic("t", 1, &[]);
-    c.produce("t", &["a", "b", "c"]);
-    let run = c
-        .consume_with("t", &["--group", "g", "--from-beginning"])
-        .success();
-    assert_eq!(run.stdout, "a\nb\nc\n");
-    c
+    Cluster::with_group_that_read(&["a", "b", "c"], 3)
 }
 
 #[test]

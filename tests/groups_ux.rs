@@ -11,17 +11,7 @@ use serde_json::Value;
 
 /// A group `g` that read 2 of topic `t`'s 4 records (all in partition 0).
 fn group_with_lag() -> Cluster {
-    let c = Cluster::new();
-    c.create_topic("t", 1, &[]);
-    c.produce("t", &["a", "b", "c", "d"]);
-    let run = c
-        .consume_with(
-            "t",
-            &["--group", "g", "--from-beginning", "--max-messages", "2"],
-        )
-        .success();
-    assert_eq!(run.stdout, "a\nb\n");
-    c
+    Cluster::with_group_that_read(&["a", "b", "c", "d"], 2)
 }
 
 #[test]

@@ -129,7 +129,8 @@ impl CommonArgs {
     /// nothing listening there means the local data dir, as `--zookeeper` does.
     pub fn backend_with(&self, extra: &[(String, String)]) -> anyhow::Result<Backend> {
         let mut target = self.target()?;
-        if let Some(b) = target.selection()?.bootstrap_servers
+        let mut selection = target.selection()?;
+        if let Some(b) = selection.bootstrap_servers.clone()
             && nothing_serves_quickstart_address(&b)
         {
             target.local_default = true;
@@ -137,8 +138,9 @@ impl CommonArgs {
                 "Note: nothing listens on {b}; using the local data dir {} (run server-start to serve it there).",
                 target.local_data_dir()?.display()
             ));
+            selection = target.selection()?;
         }
-        target.backend_with(extra)
+        target.backend_for(selection, extra)
     }
 
     /// Opens the embedded engine these flags select.

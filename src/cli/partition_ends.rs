@@ -47,11 +47,6 @@ impl PartitionEnds {
         }
     }
 
-    /// The end of a partition already seen by [`update`](Self::update).
-    pub fn end(&self, topic: &str, partition: i32) -> Option<i64> {
-        self.ends.get(&(topic.to_string(), partition)).copied()
-    }
-
     /// Notes a returned record; true if it lies before its partition's end (print it).
     pub fn admit(&mut self, topic: &str, partition: i32, offset: i64) -> bool {
         let tp = (topic.to_string(), partition);

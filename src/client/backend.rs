@@ -179,7 +179,16 @@ impl Target {
     /// [`backend`](Self::backend) with a tool's own client properties on top
     /// (`--producer-property`, `--consumer-property`).
     pub fn backend_with(&self, extra: &[(String, String)]) -> anyhow::Result<Backend> {
-        let mut sel = self.selection()?;
+        self.backend_for(self.selection()?, extra)
+    }
+
+    /// [`backend_with`](Self::backend_with) for a selection already resolved (the contexts
+    /// file and `--command-config` are read once).
+    pub fn backend_for(
+        &self,
+        mut sel: Selection,
+        extra: &[(String, String)],
+    ) -> anyhow::Result<Backend> {
         sel.properties.extend(extra.iter().cloned());
         let client_props: BTreeMap<String, String> = sel
             .properties

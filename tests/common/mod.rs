@@ -180,6 +180,24 @@ impl Cluster {
             .collect()
     }
 
+    /// A fresh data dir with topic `t` (one partition) holding `lines`, and group `g` that has
+    /// read the first `read` of them.
+    pub fn with_group_that_read(lines: &[&str], read: usize) -> Cluster {
+        let c = Cluster::new();
+        c.create_topic("t", 1, &[]);
+        c.produce("t", lines);
+        let n = read.to_string();
+        let run = c
+            .consume_with(
+                "t",
+                &["--group", "g", "--from-beginning", "--max-messages", &n],
+            )
+            .success();
+        let expected: String = lines[..read].iter().map(|l| format!("{l}\n")).collect();
+        assert_eq!(run.stdout, expected);
+        c
+    }
+
     /// The segment file of the first segment of `topic`'s partition `p`.
     pub fn first_segment(&self, topic: &str, p: u32) -> PathBuf {
         self.data
