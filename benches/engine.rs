@@ -165,14 +165,14 @@ fn bench_read(log: &UnifiedLog, decode: bool, lim: &Limits) -> Vec<Run> {
         let (mut bytes, mut recs) = (0u64, 0u64);
         let start = Instant::now();
         while pos.offset < end && start.elapsed() < lim.time {
-            let data = log.read(pos, FETCH).unwrap();
+            let data = log.read(pos, FETCH, usize::MAX).unwrap();
             if data.records.is_empty() {
                 break;
             }
             bytes += data.records.len() as u64;
             if decode {
                 out.clear();
-                decode_batches(data.records, &mut out).unwrap();
+                decode_batches(data.records.into_bytes().unwrap(), &mut out).unwrap();
                 recs += out.len() as u64;
             } else {
                 recs += (data.next.offset - pos.offset) as u64;

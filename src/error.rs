@@ -114,6 +114,10 @@ pub enum Error {
     /// Kafka's POLICY_VIOLATION: a request the broker's limits refuse.
     #[error("{0}")]
     PolicyViolation(String),
+    /// Kafka's INVALID_RECORD: a record the topic cannot take (a keyless record sent to a
+    /// compacted topic).
+    #[error("{0}")]
+    InvalidRecord(String),
 }
 
 impl Error {
@@ -156,6 +160,7 @@ impl Error {
             Error::InvalidProducerEpoch(_) => 47,
             Error::PolicyViolation(_) => 44,
             Error::NotLeaderOrFollower(_) => 6,
+            Error::InvalidRecord(_) => 87,
         }
     }
 }

@@ -154,7 +154,10 @@ fn read_all(log: &UnifiedLog, from: Position) -> Vec<batch::BatchHeader> {
     let mut pos = from;
     let mut seen = Vec::new();
     for _ in 0..4096 {
-        let Ok(FetchData { records, next, .. }) = log.read(pos, 1024) else {
+        let Ok(FetchData { records, next, .. }) = log.read(pos, 1024, usize::MAX) else {
+            break;
+        };
+        let Ok(records) = records.into_bytes() else {
             break;
         };
         if records.is_empty() {
@@ -186,7 +189,7 @@ pub fn run(input: &LogInput<'_>) {
     if let Ok(pos) = log.locate(start) {
         headers = read_all(&log, pos);
         // The same bytes as file ranges (sent with sendfile): whole batches, not CRC-checked.
-        if let Ok(slice) = log.read_records(pos, 1 << 20, 0) {
+        if let Ok(slice) = log.read(pos, 1 << 20, 0) {
             match slice.records {
                 Records::Memory(b) => {
                     check_crc(&b, "UnifiedLog::read_records");
@@ -211,8 +214,13 @@ pub fn run(input: &LogInput<'_>) {
     offsets.extend(headers.iter().take(8).map(|h| h.base_offset));
     for o in offsets {
         let Ok(pos) = log.locate(o) else { continue };
-        let Ok(data) = log.read(pos, 1) else { continue };
-        let found = check_crc(&data.records, "UnifiedLog::read after locate");
+        let Ok(data) = log.read(pos, 1, usize::MAX) else {
+            continue;
+        };
+        let Ok(records) = data.records.into_bytes() else {
+            continue;
+        };
+        let found = check_crc(&records, "UnifiedLog::read after locate");
         if exact && let Some(first) = found.first() {
             assert!(
                 first.last_offset() >= o,
@@ -248,9 +256,10 @@ pub fn run(input: &LogInput<'_>) {
                 )
             });
             let data = log
-                .read(pos, 1)
+                .read(pos, 1, usize::MAX)
+                .and_then(|d| d.records.into_bytes())
                 .unwrap_or_else(|e| panic!("the appended batch cannot be read: {e}"));
-            let found = check_crc(&data.records, "UnifiedLog::read of the appended batch");
+            let found = check_crc(&data, "UnifiedLog::read of the appended batch");
             assert!(
                 found.iter().any(|h| h.base_offset == info.base_offset),
                 "the batch appended at {} is not where locate points",

@@ -47,6 +47,14 @@ pub struct BrokerConfig {
     pub log_defaults: BTreeMap<String, String>,
     /// `log.retention.check.interval.ms`.
     pub retention_check_interval: Duration,
+    /// `log.cleaner.enable`: compacted topics are cleaned in the background.
+    pub cleaner_enable: bool,
+    /// `log.cleaner.threads`.
+    pub cleaner_threads: usize,
+    /// `log.cleaner.backoff.ms`: how long a cleaner thread sleeps when no log needs cleaning.
+    pub cleaner_backoff: Duration,
+    /// `log.cleaner.dedupe.buffer.size`: the memory of all cleaner threads' offset maps.
+    pub cleaner_dedupe_buffer_size: usize,
     /// `socket.request.max.bytes`.
     pub socket_request_max_bytes: usize,
     /// `group.initial.rebalance.delay.ms`.
@@ -89,6 +97,10 @@ impl Default for BrokerConfig {
             default_replication_factor: 1,
             log_defaults: BTreeMap::new(),
             retention_check_interval: Duration::from_millis(300_000),
+            cleaner_enable: true,
+            cleaner_threads: 1,
+            cleaner_backoff: Duration::from_millis(15_000),
+            cleaner_dedupe_buffer_size: crate::log::cleaner::DEFAULT_DEDUPE_BUFFER,
             socket_request_max_bytes: 104_857_600,
             group_initial_rebalance_delay: Duration::from_millis(3000),
             group_min_session_timeout: Duration::from_millis(6000),
@@ -425,6 +437,99 @@ const SERVER_KEYS: &[ServerKey] = &[
         "How often retention runs.",
         Target::Field(|c, v| {
             c.retention_check_interval = v.ms();
+            Ok(())
+        }),
+    ),
+    key(
+        "log.cleaner.enable",
+        Kind::Bool,
+        "true",
+        "Clean compacted topics in the background.",
+        Target::Field(|c, v| {
+            c.cleaner_enable = matches!(v, Value::Bool(true));
+            Ok(())
+        }),
+    ),
+    key(
+        "log.cleaner.threads",
+        int(1, INT),
+        "1",
+        "Background threads cleaning compacted topics.",
+        Target::Field(|c, v| {
+            c.cleaner_threads = v.count().max(1);
+            Ok(())
+        }),
+    ),
+    key(
+        "log.cleaner.backoff.ms",
+        int(0, LONG),
+        "15000",
+        "How long a cleaner thread sleeps when no log needs cleaning.",
+        Target::Field(|c, v| {
+            c.cleaner_backoff = v.ms();
+            Ok(())
+        }),
+    ),
+    key(
+        "log.cleaner.dedupe.buffer.size",
+        int(0, LONG),
+        "134217728",
+        "Memory for the cleaner threads' key maps, shared among them.",
+        Target::Field(|c, v| {
+            c.cleaner_dedupe_buffer_size = v.count();
+            Ok(())
+        }),
+    ),
+    key(
+        "log.cleaner.delete.retention.ms",
+        int(0, LONG),
+        "86400000",
+        "How long tombstones outlive their first cleaning (delete.retention.ms).",
+        log_default("delete.retention.ms", 1, 0),
+    ),
+    key(
+        "log.cleaner.min.compaction.lag.ms",
+        int(0, LONG),
+        "0",
+        "Records younger than this are not cleaned (min.compaction.lag.ms).",
+        log_default("min.compaction.lag.ms", 1, 0),
+    ),
+    key(
+        "log.cleaner.max.compaction.lag.ms",
+        int(1, LONG),
+        "9223372036854775807",
+        "Records older than this are cleaned whatever the ratio (max.compaction.lag.ms).",
+        log_default("max.compaction.lag.ms", 1, 0),
+    ),
+    key(
+        "log.cleanup.policy",
+        Kind::Text,
+        "delete",
+        "Default cleanup.policy of topics: delete, compact or compact,delete.",
+        Target::Field(|c, v| {
+            if let Value::Text(v) = v {
+                crate::log::config::validate_entry("cleanup.policy", v)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                c.log_defaults
+                    .insert("cleanup.policy".to_string(), v.trim().to_string());
+            }
+            Ok(())
+        }),
+    ),
+    key(
+        "log.cleaner.min.cleanable.ratio",
+        Kind::Text,
+        "0.5",
+        "Clean when dirty bytes reach this share of the log (min.cleanable.dirty.ratio).",
+        Target::Field(|c, v| {
+            if let Value::Text(v) = v {
+                crate::log::config::validate_entry("min.cleanable.dirty.ratio", v)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                c.log_defaults.insert(
+                    "min.cleanable.dirty.ratio".to_string(),
+                    v.trim().to_string(),
+                );
+            }
             Ok(())
         }),
     ),

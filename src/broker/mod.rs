@@ -6,7 +6,8 @@
 //! idle and peer-closed detection) → [`connection`] (frames over the socket) → [`handler`]
 //! (header, version check, dispatch) → [`apis`] (one module per API) over [`state`] (the engine
 //! and open logs). [`config`] reads `server.properties`, [`listener`] its listener settings;
-//! [`log_limiter`] keeps refusal logging useful under a flood.
+//! [`log_limiter`] keeps refusal logging useful under a flood; [`log_cleaner`] compacts
+//! `cleanup.policy=compact` topics in the background.
 
 pub mod alloc;
 pub mod apis;
@@ -16,6 +17,7 @@ pub mod connection_quotas;
 pub mod coordinator;
 pub mod handler;
 pub mod listener;
+pub mod log_cleaner;
 pub mod log_limiter;
 pub mod offset_expiry;
 pub mod processor;

@@ -161,7 +161,8 @@ pub fn run(args: ServerStartArgs) -> anyhow::Result<ExitCode> {
             }
         })
         .collect();
-    runtime.block_on(async {
+    let cleaner = broker::log_cleaner::LogCleaner::start(&state);
+    let served = runtime.block_on(async {
         // Signal handlers first: whoever reads the listening line may send SIGTERM at once.
         use tokio::signal::unix::{SignalKind, signal};
         let signals = (
@@ -184,7 +185,10 @@ pub fn run(args: ServerStartArgs) -> anyhow::Result<ExitCode> {
         };
         broker::server::run(state.clone(), listeners, shutdown).await;
         anyhow::Ok(())
-    })?;
+    });
+    // A cleaning under way stops before the logs close (the partition stays as it was).
+    cleaner.shutdown();
+    served?;
     // Flush every log and mark it cleanly closed.
     state.close_logs();
     eprintln!("streamlog broker stopped cleanly");

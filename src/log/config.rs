@@ -25,10 +25,10 @@ enum Kind {
     Long(i64),
     /// One of a set of strings.
     Choice(&'static [&'static str]),
-    /// Free text Kafka validates elsewhere; we store it.
-    Text,
     /// true / false.
     Bool,
+    /// A number between 0 and 1.
+    Ratio,
 }
 
 const DEFS: &[ConfigDef] = &[
@@ -95,7 +95,7 @@ const DEFS: &[ConfigDef] = &[
     ConfigDef {
         name: "min.cleanable.dirty.ratio",
         default: "0.5",
-        kind: Kind::Text,
+        kind: Kind::Ratio,
     },
     ConfigDef {
         name: "min.compaction.lag.ms",
@@ -183,7 +183,15 @@ pub fn validate_entry(name: &str, value: &str) -> Result<()> {
                 return Err(bad("Expected value to be either true or false"));
             }
         }
-        Kind::Text => {}
+        Kind::Ratio => {
+            let v: f64 = value
+                .trim()
+                .parse()
+                .map_err(|_| bad("Not a number of type DOUBLE"))?;
+            if !(0.0..=1.0).contains(&v) {
+                return Err(bad("Value must be between 0 and 1"));
+            }
+        }
     }
     Ok(())
 }
@@ -199,7 +207,7 @@ pub fn known_names() -> impl Iterator<Item = &'static str> {
 }
 
 /// The settings a partition's log acts on, resolved from topic overrides over defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogConfig {
     /// Roll the active segment when it would grow past this many bytes.
     pub segment_bytes: u64,
@@ -217,11 +225,26 @@ pub struct LogConfig {
     pub max_message_bytes: usize,
     /// Bytes of log between offset index entries.
     pub index_interval_bytes: u64,
+    /// Largest index file; the cleaner merges segments only while their indexes fit.
+    pub segment_index_bytes: u64,
     /// Stamp LogAppendTime instead of keeping the producer's CreateTime.
     pub log_append_time: bool,
     /// Forget an idle producer id after this long (the broker's `producer.id.expiration.ms`;
     /// not a topic config).
     pub producer_id_expiration_ms: i64,
+    /// `cleanup.policy` includes `compact`: the cleaner keeps the last record of each key, and
+    /// records without a key are refused.
+    pub compact: bool,
+    /// `cleanup.policy` includes `delete`: retention deletes old segments.
+    pub delete: bool,
+    /// Clean when dirty bytes are at least this share of the log.
+    pub min_cleanable_dirty_ratio: f64,
+    /// Records younger than this are not cleaned.
+    pub min_compaction_lag_ms: i64,
+    /// Records older than this are cleaned whatever the dirty ratio.
+    pub max_compaction_lag_ms: i64,
+    /// How long a tombstone outlives its first cleaning.
+    pub delete_retention_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -241,6 +264,10 @@ impl LogConfig {
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(i64::MAX)
         };
+        let policy = overrides
+            .get("cleanup.policy")
+            .map(String::as_str)
+            .unwrap_or("delete");
         LogConfig {
             segment_bytes: long("segment.bytes").max(14) as u64,
             segment_ms: long("segment.ms"),
@@ -250,6 +277,7 @@ impl LogConfig {
             flush_ms: long("flush.ms"),
             max_message_bytes: long("max.message.bytes").clamp(0, i32::MAX as i64) as usize,
             index_interval_bytes: long("index.interval.bytes").max(0) as u64,
+            segment_index_bytes: long("segment.index.bytes").max(4) as u64,
             log_append_time: overrides
                 .get("message.timestamp.type")
                 .is_some_and(|v| v == "LogAppendTime"),
@@ -257,6 +285,27 @@ impl LogConfig {
                 .get(PRODUCER_ID_EXPIRATION_MS)
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(super::producer_state::DEFAULT_EXPIRATION_MS),
+            compact: policy.contains("compact"),
+            delete: policy.contains("delete"),
+            min_cleanable_dirty_ratio: overrides
+                .get("min.cleanable.dirty.ratio")
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|r| (0.0..=1.0).contains(r))
+                .unwrap_or(0.5),
+            min_compaction_lag_ms: long("min.compaction.lag.ms"),
+            max_compaction_lag_ms: long("max.compaction.lag.ms"),
+            delete_retention_ms: long("delete.retention.ms"),
+        }
+    }
+
+    /// How old the active segment may get before it rolls: `segment.ms`, or sooner on a
+    /// compacted topic with a `max.compaction.lag.ms` (as Kafka's `maxSegmentMs`), so that no
+    /// record waits in the uncleanable active segment past its maximum lag.
+    pub fn max_segment_ms(&self) -> i64 {
+        if self.compact && self.max_compaction_lag_ms > 0 {
+            self.segment_ms.min(self.max_compaction_lag_ms)
+        } else {
+            self.segment_ms
         }
     }
 

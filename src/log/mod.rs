@@ -12,15 +12,22 @@
 //! - [`unified`]: a partition's log — append, read, roll, flush, close.
 //! - [`recovery`]: checking and truncating after an unclean shutdown.
 //! - [`retention`]: deleting old segments.
+//! - [`cleaner`]: log compaction (keeping the last record of each key), with
+//!   [`offset_map`] (its key → offset map), [`records`] (records read and rewritten in place)
+//!   and [`cleaner_checkpoint`] (how far each partition is cleaned).
 //! - [`config`]: topic-level log settings.
 
 pub mod atomic_file;
 pub mod batch;
+pub mod cleaner;
+pub mod cleaner_checkpoint;
 pub mod codec;
 pub mod config;
 pub mod handles;
 pub mod index;
+pub mod offset_map;
 pub mod producer_state;
+pub mod records;
 pub mod recovery;
 pub mod retention;
 pub mod segment;
@@ -30,6 +37,4 @@ pub mod writers;
 
 pub use codec::{ProducerRecord, StoredRecord};
 pub use config::LogConfig;
-pub use unified::{
-    AppendInfo, FetchData, FetchSlice, FileRegion, Mode, Position, Records, UnifiedLog,
-};
+pub use unified::{AppendInfo, FetchData, FileRegion, Mode, Position, Records, UnifiedLog};

@@ -75,6 +75,10 @@ pub fn recover(dir: &Path, prior: Option<LogState>, interval: u64) -> Result<Log
     state.recovery_position = state.active_size;
     state.clean = true;
     state.generation = prior.map_or(0, |s| s.generation);
+    // Segments may have come or gone, and byte positions taken before may not hold: readers in
+    // other processes list the segments again and find their positions by offset.
+    state.segments_version = prior.map_or(0, |s| s.segments_version.wrapping_add(1));
+    state.clean_epoch = prior.map_or(0, |s| (s.clean_epoch | 1).wrapping_add(1));
     // Nothing lies at or past the log end, so the producer end never needs to exceed it.
     state.producer_end = producer_end.map(|e| e.min(state.log_end_offset));
     ProducerStateManager::truncate_snapshots_after(dir, state.log_end_offset)?;
@@ -95,6 +99,8 @@ pub fn recover_tail(
         *state = LogState {
             log_start_offset: state.log_start_offset,
             generation: state.generation,
+            segments_version: state.segments_version,
+            clean_epoch: state.clean_epoch,
             clean: state.clean,
             producer_end: None,
             ..LogState::empty(active.base_offset)
@@ -155,7 +161,7 @@ fn rebuild(
         time_index,
         ..
     } = seg;
-    segment::scan(file, path, from, end, min_offset, |pos, h| {
+    segment::scan(file, path, from, end, min_offset, |pos, h, _| {
         seen(h);
         segment::index_batch(offset_index, time_index, state, h, pos, interval);
         Ok(())

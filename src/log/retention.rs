@@ -1,5 +1,7 @@
 //! Retention: delete whole closed segments by age (`retention.ms`) or log size
-//! (`retention.bytes`), oldest first, and move the log start offset past them.
+//! (`retention.bytes`), oldest first, and move the log start offset past them. Only for
+//! topics whose `cleanup.policy` includes `delete`: a compact-only topic keeps the latest
+//! record of every key for ever.
 
 use std::path::Path;
 
@@ -12,6 +14,9 @@ use crate::error::{IoContext, Result};
 /// Deletes the segments retention allows; called under the append lock. Returns the base
 /// offsets of the deleted segments.
 pub fn apply(dir: &Path, state: &mut LogState, config: &LogConfig, now: i64) -> Result<Vec<i64>> {
+    if !config.delete {
+        return Ok(Vec::new());
+    }
     let bases = segment::list_segments(dir)?;
     let closed: Vec<i64> = bases
         .iter()
@@ -50,6 +55,7 @@ pub fn apply(dir: &Path, state: &mut LogState, config: &LogConfig, now: i64) -> 
     // The first segment kept (the active one if every closed one goes, even if its file is
     // missing).
     let next_base = bases.get(doomed).copied().unwrap_or(state.active_base);
+    state.segments_version = state.segments_version.wrapping_add(1);
     state.log_start_offset = state.log_start_offset.max(next_base);
     if state.recovery_segment < next_base {
         state.recovery_segment = next_base;
@@ -71,7 +77,7 @@ pub fn apply(dir: &Path, state: &mut LogState, config: &LogConfig, now: i64) -> 
 
 /// The newest timestamp in a closed segment: its last time index entry, else the file's mtime
 /// (as Kafka does for segments without timestamps).
-fn largest_timestamp(dir: &Path, base: i64) -> Result<i64> {
+pub(crate) fn largest_timestamp(dir: &Path, base: i64) -> Result<i64> {
     let tindex = TimeIndex::open(dir.join(segment::file_name(base, "timeindex")), base)?;
     if let Some((ts, _)) = tindex.last_entry()? {
         return Ok(ts);

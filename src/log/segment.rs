@@ -108,7 +108,7 @@ pub struct ScanSummary {
 }
 
 /// Reads the batches of `file` from byte `from` to `end` in large chunks, checking CRCs, and
-/// calls `visit(position, header)` for each valid one. Stops at the first invalid or incomplete
+/// calls `visit(position, header, batch bytes)` for each valid one. Stops at the first invalid or incomplete
 /// batch and reports where valid data ends. A batch whose offsets do not follow the previous
 /// one's (the first must start at `min_offset` or later) is invalid too: the base offset lies
 /// outside the CRC, and a log whose offsets go backwards would hand out an offset twice.
@@ -118,7 +118,7 @@ pub fn scan(
     from: u64,
     end: u64,
     min_offset: i64,
-    mut visit: impl FnMut(u64, &BatchHeader) -> Result<()>,
+    mut visit: impl FnMut(u64, &BatchHeader, &[u8]) -> Result<()>,
 ) -> Result<ScanSummary> {
     let mut next_min = min_offset;
     const CHUNK: usize = 1 << 20;
@@ -174,7 +174,7 @@ pub fn scan(
             break;
         }
         next_min = header.next_offset();
-        visit(pos, &header)?;
+        visit(pos, &header, &buf[rel..rel + size])?;
         if summary.first_timestamp.is_none() && from == 0 {
             summary.first_timestamp = Some(header.max_timestamp);
         }

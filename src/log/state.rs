@@ -27,7 +27,8 @@
 //! | 88..96  | active segment's first batch timestamp (-1: empty) |
 //! | 96..104 | generation (bumped on every change) |
 //! | 104..112| end offset of the last batch with a producer id (see below) |
-//! | 112..120| reserved (0) |
+//! | 112..116| segments version (bumped when the segment list changes) |
+//! | 116..120| clean epoch (odd while the cleaner swaps segments in; see below) |
 //! | 120..124| CRC-32C of bytes 0..120 |
 //! | 124..128| reserved (0) |
 //!
@@ -35,6 +36,12 @@
 //! producer snapshot skip the scan that rebuilds producer state (see [`super::producer_state`]).
 //! Readers take the state without the append lock, so the CRC tells a torn read (a writer
 //! rewriting it at that moment) from a real one; a torn read is retried.
+//!
+//! The two layout counters let every process keep a partition's segment list in memory: it is
+//! listed again only when the segments version moves. The clean epoch guards byte positions: a
+//! cleaned segment replaces older ones under the same name, so a position taken in another
+//! epoch is found again by offset, and while the epoch is odd (a swap is under way) readers wait
+//! (see [`super::cleaner`]).
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -81,6 +88,10 @@ pub struct LogState {
     /// Offset after the last batch that carried a producer id, if known: no batch at or past it
     /// changes producer state. None for logs from before this was tracked.
     pub producer_end: Option<i64>,
+    /// Bumped whenever segments are added or removed (roll, retention, cleaning, recovery).
+    pub segments_version: u32,
+    /// Bumped twice around every swap of cleaned segments: odd while the swap is under way.
+    pub clean_epoch: u32,
 }
 
 impl LogState {
@@ -101,7 +112,14 @@ impl LogState {
             first_batch_timestamp: -1,
             generation: 0,
             producer_end: Some(base),
+            segments_version: 0,
+            clean_epoch: 0,
         }
+    }
+
+    /// A swap of cleaned segments is under way: the segment files are not all in place.
+    pub fn swapping(&self) -> bool {
+        self.clean_epoch % 2 == 1
     }
 
     fn encode(&self) -> [u8; STATE_LEN] {
@@ -127,6 +145,8 @@ impl LogState {
         for (i, v) in fields.iter().enumerate() {
             b[8 + i * 8..16 + i * 8].copy_from_slice(&v.to_le_bytes());
         }
+        b[112..116].copy_from_slice(&self.segments_version.to_le_bytes());
+        b[116..120].copy_from_slice(&self.clean_epoch.to_le_bytes());
         let crc = crc32c::crc32c(&b[..CRC_AT]);
         b[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
         b
@@ -170,6 +190,16 @@ impl LogState {
             first_batch_timestamp: f(10),
             generation: f(11) as u64,
             producer_end: (current && b[5] == 1).then(|| f(12)),
+            segments_version: if current {
+                u32::from_le_bytes([b[112], b[113], b[114], b[115]])
+            } else {
+                0
+            },
+            clean_epoch: if current {
+                u32::from_le_bytes([b[116], b[117], b[118], b[119]])
+            } else {
+                0
+            },
         })
         .filter(LogState::consistent)
     }
@@ -236,6 +266,8 @@ mod tests {
         s.active_size = 1234;
         s.clean = false;
         s.max_timestamp = 99;
+        s.segments_version = 7;
+        s.clean_epoch = 3;
         assert_eq!(LogState::decode(&s.encode()), Some(s));
         let mut garbage = s.encode();
         garbage[0] = b'X';

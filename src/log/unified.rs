@@ -27,7 +27,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 
@@ -60,13 +60,16 @@ pub struct Position {
     pub byte: u64,
     /// The offset the reader wants next (may lie inside the batch at `byte`).
     pub offset: i64,
+    /// The clean epoch the byte position belongs to: after the cleaner swaps segments in, the
+    /// position is found again by `offset`.
+    pub epoch: u32,
 }
 
-/// Whole batches read from the log.
+/// Whole batches read from the log (see [`UnifiedLog::read`]).
 #[derive(Debug, Clone)]
 pub struct FetchData {
-    /// Zero or more complete, CRC-checked batches.
-    pub records: Bytes,
+    /// Zero or more complete batches.
+    pub records: Records,
     /// Where to continue reading.
     pub next: Position,
     /// The log start offset when read.
@@ -97,6 +100,23 @@ impl Records {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The bytes, read from the segment file if they are still there.
+    ///
+    /// # Errors
+    /// An I/O error reading the file region.
+    pub fn into_bytes(self) -> Result<Bytes> {
+        match self {
+            Records::Memory(b) => Ok(b),
+            Records::File(r) => {
+                let mut buf = vec![0u8; r.len];
+                r.file
+                    .read_exact_at(&mut buf, r.position)
+                    .map_err(|e| Error::io("<segment file>", e))?;
+                Ok(Bytes::from(buf))
+            }
+        }
+    }
 }
 
 /// A byte range of an open segment file. Segments are append-only below the published log
@@ -110,19 +130,6 @@ pub struct FileRegion {
     pub position: u64,
     /// Number of bytes.
     pub len: usize,
-}
-
-/// Whole batches found for a fetch (see [`UnifiedLog::read_records`]).
-#[derive(Debug, Clone)]
-pub struct FetchSlice {
-    /// Zero or more complete batches.
-    pub records: Records,
-    /// Where to continue reading.
-    pub next: Position,
-    /// The log start offset when read.
-    pub log_start_offset: i64,
-    /// The log end offset (high watermark on one node) when read.
-    pub log_end_offset: i64,
 }
 
 /// The readable bytes `pos.byte..end` of one segment.
@@ -196,6 +203,7 @@ fn region_batches(seg: &SegmentSpan, max_bytes: usize) -> Result<(FileRegion, Po
         segment: pos.segment,
         byte: at,
         offset: last.next_offset().max(pos.offset),
+        epoch: pos.epoch,
     };
     Ok((region, next))
 }
@@ -274,7 +282,30 @@ pub struct UnifiedLog {
     read_failing: AtomicBool,
     /// Set once closed; dropping does nothing more.
     closed: AtomicBool,
+    /// The segment list as last listed, and the layout it was listed under.
+    segments: Mutex<SegmentList>,
+    /// A cleaner this writer started in the background (embedded mode).
+    background: Mutex<Option<BackgroundClean>>,
 }
+
+/// A partition's segment bases, listed once per layout change instead of on every read.
+struct SegmentList {
+    /// (segments version, clean epoch) of the state it was listed under.
+    layout: Option<(u32, u32)>,
+    bases: Arc<Vec<i64>>,
+}
+
+/// An embedded writer's background cleaning of its partition.
+struct BackgroundClean {
+    cancel: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+/// How long a reader waits for a swap of cleaned segments to finish before giving up (a swap
+/// is a few renames; one this slow was interrupted, and the next opener recovers it).
+const SWAP_WAIT: Duration = Duration::from_secs(10);
+/// How long closing a writer waits for its background cleaning before cancelling it.
+const BACKGROUND_CLEAN_WAIT: Duration = Duration::from_secs(2);
 
 impl std::fmt::Debug for UnifiedLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -419,6 +450,11 @@ impl UnifiedLog {
             failing: AtomicBool::new(false),
             read_failing: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            segments: Mutex::new(SegmentList {
+                layout: None,
+                bases: Arc::new(Vec::new()),
+            }),
+            background: Mutex::new(None),
         };
         match mode {
             Mode::Exclusive => log.open_exclusive()?,
@@ -429,6 +465,7 @@ impl UnifiedLog {
 
     /// The recovered (if needed), retention-trimmed state a writer starts from, marked dirty.
     fn recovered_for_writing(&self, prior: Option<LogState>) -> Result<(LogState, Vec<i64>)> {
+        let prior = self.after_interrupted_cleaning(prior)?;
         let mut state = match prior {
             Some(s) if self.trust_clean(&s)? => s,
             _ => super::recovery::recover(&self.dir, prior, self.config.index_interval_bytes)?,
@@ -436,6 +473,21 @@ impl UnifiedLog {
         state.clean = false;
         let deleted = super::retention::apply(&self.dir, &mut state, &self.config, now_ms())?;
         Ok((state, deleted))
+    }
+
+    /// Finishes or rolls back a cleaning a crash interrupted (see [`super::cleaner`]); when a
+    /// swap was finished, or one was under way, the prior state no longer describes the files
+    /// and the log is recovered from all its segments. Only the partition's sole user calls it.
+    fn after_interrupted_cleaning(&self, prior: Option<LogState>) -> Result<Option<LogState>> {
+        let swapped = super::cleaner::recover_swaps(&self.dir)?;
+        Ok(prior.map(|mut s| {
+            if swapped || s.swapping() {
+                s.clean = false;
+                // No segment has this base: recovery checks every segment.
+                s.recovery_segment = -1;
+            }
+            s
+        }))
     }
 
     /// A clean state is trusted only if the files agree with it: its active segment is the
@@ -482,6 +534,11 @@ impl UnifiedLog {
         {
             let lock = AppendLock::take(&self.state_path)?;
             let prior = lock.read()?;
+            let prior = if self.mode == Mode::Write {
+                prior
+            } else {
+                self.after_interrupted_cleaning(prior)?
+            };
             if self.mode == Mode::Write {
                 let (mut state, _) = self.recovered_for_writing(prior)?;
                 lock.write(&mut state)?;
@@ -609,6 +666,21 @@ impl UnifiedLog {
                     header.last_offset_delta
                 ),
             });
+        }
+        if self.config.compact {
+            let keyless =
+                super::records::has_keyless_record(batch_bytes, &header).map_err(|reason| {
+                    Error::CorruptRecord {
+                        path: PathBuf::from("<produce request>"),
+                        position: 0,
+                        reason,
+                    }
+                })?;
+            if keyless {
+                return Err(Error::InvalidRecord(
+                    "Compacted topic cannot accept message without key".to_string(),
+                ));
+            }
         }
         Ok(header)
     }
@@ -938,7 +1010,7 @@ impl UnifiedLog {
         state.active_size > 0
             && (state.active_size + incoming > self.config.segment_bytes
                 || (state.first_batch_timestamp >= 0
-                    && now - state.first_batch_timestamp > self.config.segment_ms)
+                    && now - state.first_batch_timestamp > self.config.max_segment_ms())
                 || state.log_end_offset - state.active_base + 1 > u32::MAX as i64)
     }
 
@@ -963,6 +1035,7 @@ impl UnifiedLog {
             m.take_snapshot(w.state.log_start_offset, now)?;
         }
         w.active = LogSegment::open(&self.dir, base)?;
+        w.state.segments_version = w.state.segments_version.wrapping_add(1);
         w.state.active_base = base;
         w.state.active_size = 0;
         w.state.recovery_segment = base;
@@ -980,7 +1053,13 @@ impl UnifiedLog {
         let deleted = super::retention::apply(&self.dir, &mut w.state, &self.config, now)?;
         self.forget_segments(&deleted);
         match lock {
-            Some(lock) => lock.write(&mut w.state),
+            Some(lock) => {
+                lock.write(&mut w.state)?;
+                if self.config.compact {
+                    self.start_background_clean();
+                }
+                Ok(())
+            }
             None => {
                 // The new recovery point and log start, as Kafka's checkpoints keep them.
                 write_state_file(&self.state_path, &mut w.state, false)?;
@@ -988,6 +1067,159 @@ impl UnifiedLog {
                 Ok(())
             }
         }
+    }
+
+    /// Starts cleaning this compacted partition on a thread of its own, through a log handle
+    /// of its own, so the writer that rolled never waits for it (a tool without a server). One
+    /// at a time per writer; another process already cleaning the partition makes it a no-op.
+    fn start_background_clean(&self) {
+        let mut bg = self.background.lock().unwrap_or_else(|e| e.into_inner());
+        if bg.as_ref().is_some_and(|b| !b.handle.is_finished()) {
+            return;
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let stop = cancel.clone();
+        let (dir, topic, partition, config) = (
+            self.dir.clone(),
+            self.topic.clone(),
+            self.partition,
+            self.config.clone(),
+        );
+        let spawned = std::thread::Builder::new()
+            .name(format!("cleaner-{topic}-{partition}"))
+            .spawn(move || {
+                let log = match UnifiedLog::open(dir, &topic, partition, config, Mode::Write) {
+                    Ok(log) => log,
+                    Err(e) => {
+                        tracing::warn!(topic = %topic, partition, error = %e, "cannot open the log to clean it");
+                        return;
+                    }
+                };
+                let mut map =
+                    super::offset_map::OffsetMap::new(super::cleaner::EMBEDDED_DEDUPE_BUFFER);
+                match super::cleaner::clean(&log, &mut map, now_ms(), false, &stop) {
+                    Ok(Ok(stats)) => tracing::info!(
+                        topic = %topic,
+                        partition,
+                        "cleaned offsets {}..{}: {} of {} records kept, {} segments into {}",
+                        stats.first_dirty,
+                        stats.end_offset,
+                        stats.records_kept,
+                        stats.records_read,
+                        stats.segments_before,
+                        stats.segments_after
+                    ),
+                    Ok(Err(_)) => {}
+                    Err(e) => {
+                        tracing::error!(topic = %topic, partition, error = %e, "cleaning failed; the partition stays as it was")
+                    }
+                }
+                if let Err(e) = log.close() {
+                    tracing::warn!(topic = %topic, partition, error = %e, "closing the cleaner's log failed");
+                }
+            });
+        match spawned {
+            Ok(handle) => *bg = Some(BackgroundClean { cancel, handle }),
+            Err(e) => tracing::warn!(error = %e, "cannot start a cleaner thread"),
+        }
+    }
+
+    /// Waits a moment for a background cleaning to finish, then cancels it (it leaves the log
+    /// as it was) and waits for it to stop.
+    fn stop_background_clean(&self) {
+        let Some(bg) = self
+            .background
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        else {
+            return;
+        };
+        let deadline = Instant::now() + BACKGROUND_CLEAN_WAIT;
+        while !bg.handle.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        bg.cancel.store(true, Ordering::Relaxed);
+        let _ = bg.handle.join();
+    }
+
+    /// Cleans this compacted log once if it is due (or `force`): see [`super::cleaner::clean`].
+    ///
+    /// # Errors
+    /// As [`super::cleaner::clean`].
+    pub fn clean(
+        &self,
+        map: &mut super::offset_map::OffsetMap,
+        now: i64,
+        force: bool,
+        cancel: &AtomicBool,
+    ) -> Result<std::result::Result<super::cleaner::CleanStats, super::cleaner::Skipped>> {
+        super::cleaner::clean(self, map, now, force, cancel)
+    }
+
+    /// Swaps the cleaned segment `<bases[0]>.log.swap` (with its index swaps) in for the
+    /// segments `bases`, under the append lock, as [`super::cleaner`] describes. Returns false,
+    /// swapping nothing, when one of them is gone (retention or DeleteRecords got there first).
+    pub(crate) fn swap_in_cleaned(&self, bases: &[i64]) -> Result<bool> {
+        let done = self.with_writer(|log, w, _, lock| {
+            if log.closed.load(Ordering::Relaxed) {
+                // Reopened under another handle (a changed config): that one owns the state.
+                return Ok(false);
+            }
+            let present = segment::list_segments(&log.dir)?;
+            let Some(&base) = bases.first() else {
+                return Ok(false);
+            };
+            if bases
+                .iter()
+                .any(|b| !present.contains(b) || *b >= w.state.active_base)
+                || w.state.swapping()
+            {
+                return Ok(false);
+            }
+            w.state.clean_epoch = w.state.clean_epoch.wrapping_add(1);
+            log.publish(w, lock)?;
+            let dir = &log.dir;
+            let swapped = (|| -> Result<()> {
+                let name = |b: i64, suffix: &str| dir.join(segment::file_name(b, suffix));
+                for suffix in ["index", "timeindex"] {
+                    let from = name(base, &format!("{suffix}.swap"));
+                    if from.exists() {
+                        std::fs::rename(&from, name(base, suffix)).at(&from)?;
+                    }
+                }
+                for &other in &bases[1..] {
+                    for suffix in ["log", "index", "timeindex"] {
+                        let p = name(other, suffix);
+                        match std::fs::remove_file(&p) {
+                            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                                return Err(Error::io(p, e));
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                let from = name(base, "log.swap");
+                std::fs::rename(&from, name(base, "log")).at(&from)?;
+                super::atomic_file::sync_dir(dir)
+            })();
+            log.forget_segments(bases);
+            if let Err(e) = swapped {
+                // Left odd: readers wait, and the next opener finishes the swap from the
+                // `.swap` files still there.
+                w.state.clean = false;
+                return Err(e);
+            }
+            w.state.clean_epoch = w.state.clean_epoch.wrapping_add(1);
+            w.state.segments_version = w.state.segments_version.wrapping_add(1);
+            if bases.contains(&w.state.recovery_segment) && w.state.recovery_segment != base {
+                w.state.recovery_segment = base;
+                w.state.recovery_position = 0;
+            }
+            log.publish(w, lock)?;
+            Ok(true)
+        })?;
+        Ok(done.unwrap_or(false))
     }
 
     fn forget_segments(&self, bases: &[i64]) {
@@ -1108,6 +1340,12 @@ impl UnifiedLog {
             if target > w.state.log_end_offset {
                 return Err(log.out_of_range(target, &w.state));
             }
+            if !log.config.delete {
+                return Err(Error::PolicyViolation(format!(
+                    "Records of partition {}-{} can not be deleted due to the configured policy",
+                    log.topic, log.partition
+                )));
+            }
             if target > w.state.log_start_offset {
                 w.state.log_start_offset = target;
                 let bases = segment::list_segments(&log.dir)?;
@@ -1124,6 +1362,9 @@ impl UnifiedLog {
                     }
                 }
                 log.forget_segments(&deleted);
+                if !deleted.is_empty() {
+                    w.state.segments_version = w.state.segments_version.wrapping_add(1);
+                }
                 if producers.is_some() {
                     delete_old_snapshots(&log.dir, w.state.log_start_offset)?;
                 }
@@ -1193,6 +1434,7 @@ impl UnifiedLog {
     }
 
     fn close_inner(&self, staged: Option<&mut Vec<super::atomic_file::Staged>>) -> Result<()> {
+        self.stop_background_clean();
         // Under the log's mutex, so no append is halfway through, and none starts after.
         let mut inner = self.lock_inner();
         if self.closed.swap(true, Ordering::Relaxed) {
@@ -1324,11 +1566,82 @@ impl UnifiedLog {
     }
 
     fn locate_inner(&self, offset: i64) -> Result<Position> {
-        let state = self.state()?;
-        if offset < state.log_start_offset || offset > state.log_end_offset {
-            return Err(self.out_of_range(offset, &state));
+        self.with_stable_layout(|state, bases| self.locate_at(offset, state, bases))
+    }
+
+    /// The published state once no swap of cleaned segments is under way.
+    ///
+    /// # Errors
+    /// A storage error when a swap has not finished in [`SWAP_WAIT`] (its process died; the
+    /// next process to open the partition alone finishes it).
+    fn stable_state(&self) -> Result<LogState> {
+        let started = Instant::now();
+        loop {
+            let state = self.state()?;
+            if !state.swapping() {
+                return Ok(state);
+            }
+            if started.elapsed() > SWAP_WAIT {
+                return Err(Error::DataDir(format!(
+                    "{}-{}: a swap of cleaned segments has not finished in {} s (its process \
+                     may have died); reopen the partition to recover it",
+                    self.topic,
+                    self.partition,
+                    SWAP_WAIT.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
-        let bases = segment::list_segments(&self.dir)?;
+    }
+
+    /// The segment bases under `state`'s layout: the cached list, listed again when the layout
+    /// moved (then cached handles of segments a cleaner may have replaced are dropped too).
+    fn segment_bases(&self, state: &LogState) -> Result<Arc<Vec<i64>>> {
+        let layout = (state.segments_version, state.clean_epoch);
+        let mut cached = self.segments.lock().unwrap_or_else(|e| e.into_inner());
+        if cached.layout == Some(layout) {
+            return Ok(cached.bases.clone());
+        }
+        if cached
+            .layout
+            .is_some_and(|(_, epoch)| epoch != state.clean_epoch)
+        {
+            for &b in cached.bases.iter() {
+                if b != state.active_base {
+                    handles::forget(self.owner, Kind::Segment(b));
+                }
+            }
+        }
+        let bases: Vec<i64> = segment::list_segments(&self.dir)?
+            .into_iter()
+            .filter(|&b| b <= state.active_base)
+            .collect();
+        cached.bases = Arc::new(bases);
+        cached.layout = Some(layout);
+        Ok(cached.bases.clone())
+    }
+
+    /// Runs a read `f` against a stable layout: waits out a swap of cleaned segments, and runs
+    /// `f` again if one happened while it ran (its bytes may mix two layouts).
+    fn with_stable_layout<T>(&self, f: impl Fn(&LogState, &[i64]) -> Result<T>) -> Result<T> {
+        let mut attempts = 0;
+        loop {
+            let state = self.stable_state()?;
+            let bases = self.segment_bases(&state)?;
+            let result = f(&state, &bases);
+            let after = self.state()?;
+            if after.clean_epoch == state.clean_epoch || attempts >= 100 {
+                return result;
+            }
+            attempts += 1;
+        }
+    }
+
+    /// [`locate`](Self::locate) under a given state and segment list.
+    fn locate_at(&self, offset: i64, state: &LogState, bases: &[i64]) -> Result<Position> {
+        if offset < state.log_start_offset || offset > state.log_end_offset {
+            return Err(self.out_of_range(offset, state));
+        }
         let seg = bases
             .iter()
             .rev()
@@ -1348,14 +1661,16 @@ impl UnifiedLog {
             segment: seg,
             byte,
             offset,
+            epoch: state.clean_epoch,
         })
     }
 
     /// The position of the first record with timestamp ≥ `timestamp`, as (offset, position), or
     /// None when every record is older (Kafka's ListOffsets by timestamp).
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<i64>> {
-        let state = self.state()?;
-        for seg in segment::list_segments(&self.dir)? {
+        let state = self.stable_state()?;
+        let bases = self.segment_bases(&state)?;
+        for &seg in bases.iter() {
             let file = self.reader(seg)?;
             let path = self.dir.join(segment::file_name(seg, "log"));
             let end = if seg == state.active_base {
@@ -1378,9 +1693,9 @@ impl UnifiedLog {
             if let Some(h) = found {
                 // The batch holds a record at or after the timestamp; find which one.
                 let pos = self.locate(h.base_offset.max(state.log_start_offset))?;
-                let data = self.read(pos, h.size())?;
+                let data = self.read(pos, h.size(), usize::MAX)?;
                 let mut records = Vec::new();
-                super::codec::decode_batches(data.records, &mut records)?;
+                super::codec::decode_batches(data.records.into_bytes()?, &mut records)?;
                 if let Some(r) = records
                     .iter()
                     .find(|r| r.timestamp >= timestamp && r.offset >= state.log_start_offset)
@@ -1393,15 +1708,24 @@ impl UnifiedLog {
     }
 
     /// Reads whole batches from `pos`: up to `max_bytes`, but at least one batch if there is one.
-    /// Moves on to the next segment when `pos` is at the end of a closed one.
+    /// Moves on to the next segment when `pos` is at the end of a closed one. A read of
+    /// `copy_below` bytes or more is returned as a range of the segment file, for the broker to
+    /// send with `sendfile` as Kafka does (found from the batch headers alone and not
+    /// CRC-checked here: Kafka does not check on fetch either, the consumer does, and recovery
+    /// does after a crash); smaller reads are copied and CRC-checked (`usize::MAX`: always).
+    ///
+    /// A position from before a cleaner swapped segments in is found again by its offset; a
+    /// read at an offset the cleaner removed returns the next record.
     ///
     /// # Errors
-    /// `OffsetOutOfRange` if retention removed `pos`, `CorruptRecord` on a batch that fails its
-    /// CRC (a corrupt batch is never returned as data). The valid batches before a damaged
-    /// one are returned first; the read after them, which starts at the damaged batch, fails
-    /// (see [`skip_batch`](Self::skip_batch) to move past it).
-    pub fn read(&self, pos: Position, max_bytes: usize) -> Result<FetchData> {
-        let read = self.read_inner(pos, max_bytes);
+    /// `OffsetOutOfRange` if retention removed `pos`, `CorruptRecord` on a copied batch that
+    /// fails its CRC (a corrupt batch is never returned as data). The valid batches before a
+    /// damaged one are returned first; the read after them, which starts at the damaged batch,
+    /// fails (see [`skip_batch`](Self::skip_batch) to move past it).
+    pub fn read(&self, pos: Position, max_bytes: usize, copy_below: usize) -> Result<FetchData> {
+        let read = self.with_stable_layout(|state, bases| {
+            self.read_at(pos, max_bytes, copy_below, state, bases)
+        });
         self.note_read(&read);
         read
     }
@@ -1424,44 +1748,20 @@ impl UnifiedLog {
         }
     }
 
-    fn read_inner(&self, pos: Position, max_bytes: usize) -> Result<FetchData> {
-        let state = self.state()?;
-        let (records, next) = match self.seek_readable(pos, &state)? {
-            Readable::End(pos) => (Bytes::new(), pos),
-            Readable::Segment(seg) => self.copy_batches(&seg, max_bytes)?,
+    fn read_at(
+        &self,
+        pos: Position,
+        max_bytes: usize,
+        copy_below: usize,
+        state: &LogState,
+        bases: &[i64],
+    ) -> Result<FetchData> {
+        let pos = if pos.epoch == state.clean_epoch {
+            pos
+        } else {
+            self.locate_at(pos.offset.max(state.log_start_offset), state, bases)?
         };
-        Ok(FetchData {
-            records,
-            next,
-            log_start_offset: state.log_start_offset,
-            log_end_offset: state.log_end_offset,
-        })
-    }
-
-    /// Like [`read`](Self::read), but a read of `copy_below` bytes or more is returned as a
-    /// range of the segment file, for the broker to send with `sendfile` as Kafka does: the
-    /// record bytes never pass through this process. Such a range is found from the batch
-    /// headers alone and is not CRC-checked here (Kafka does not check on fetch either; the
-    /// consumer checks, and recovery checks after a crash).
-    pub fn read_records(
-        &self,
-        pos: Position,
-        max_bytes: usize,
-        copy_below: usize,
-    ) -> Result<FetchSlice> {
-        let read = self.read_records_inner(pos, max_bytes, copy_below);
-        self.note_read(&read);
-        read
-    }
-
-    fn read_records_inner(
-        &self,
-        pos: Position,
-        max_bytes: usize,
-        copy_below: usize,
-    ) -> Result<FetchSlice> {
-        let state = self.state()?;
-        let (records, next) = match self.seek_readable(pos, &state)? {
+        let (records, next) = match self.seek_readable(pos, state, bases)? {
             Readable::End(pos) => (Records::Memory(Bytes::new()), pos),
             Readable::Segment(seg) => {
                 if max_bytes.min((seg.end - seg.pos.byte) as usize) < copy_below {
@@ -1473,7 +1773,7 @@ impl UnifiedLog {
                 }
             }
         };
-        Ok(FetchSlice {
+        Ok(FetchData {
             records,
             next,
             log_start_offset: state.log_start_offset,
@@ -1483,7 +1783,12 @@ impl UnifiedLog {
 
     /// Finds the segment bytes readable at `pos`, moving on to the next segment when `pos` is
     /// at the end of a closed one.
-    fn seek_readable(&self, mut pos: Position, state: &LogState) -> Result<Readable> {
+    fn seek_readable(
+        &self,
+        mut pos: Position,
+        state: &LogState,
+        bases: &[i64],
+    ) -> Result<Readable> {
         if pos.offset < state.log_start_offset {
             return Err(self.out_of_range(pos.offset, state));
         }
@@ -1519,15 +1824,14 @@ impl UnifiedLog {
             if pos.segment == state.active_base {
                 return Ok(Readable::End(pos));
             }
-            let next = segment::list_segments(&self.dir)?
-                .into_iter()
-                .find(|&b| b > pos.segment);
+            let next = bases.iter().copied().find(|&b| b > pos.segment);
             match next {
                 Some(b) => {
                     pos = Position {
                         segment: b,
                         byte: 0,
                         offset: pos.offset.max(b),
+                        epoch: pos.epoch,
                     }
                 }
                 None => return Ok(Readable::End(pos)),
@@ -1545,8 +1849,18 @@ impl UnifiedLog {
     /// end of the segment (then there is no telling where the next batch starts);
     /// `OffsetOutOfRange` if retention removed `pos`.
     pub fn skip_batch(&self, pos: Position) -> Result<Position> {
-        let state = self.state()?;
-        let seg = match self.seek_readable(pos, &state)? {
+        self.with_stable_layout(|state, bases| {
+            let pos = if pos.epoch == state.clean_epoch {
+                pos
+            } else {
+                self.locate_at(pos.offset.max(state.log_start_offset), state, bases)?
+            };
+            self.skip_batch_at(pos, state, bases)
+        })
+    }
+
+    fn skip_batch_at(&self, pos: Position, state: &LogState, bases: &[i64]) -> Result<Position> {
+        let seg = match self.seek_readable(pos, state, bases)? {
             Readable::End(pos) => return Ok(pos),
             Readable::Segment(seg) => seg,
         };
@@ -1586,6 +1900,7 @@ impl UnifiedLog {
             segment: seg.pos.segment,
             byte: after,
             offset,
+            epoch: seg.pos.epoch,
         })
     }
 
@@ -1640,6 +1955,7 @@ impl UnifiedLog {
                 segment: pos.segment,
                 byte: pos.byte + used as u64,
                 offset: next_offset,
+                epoch: pos.epoch,
             },
         ))
     }
@@ -1647,9 +1963,9 @@ impl UnifiedLog {
     /// The largest timestamp in the log and the offset of the batch holding it (ListOffsets
     /// MAX_TIMESTAMP), from the time indexes and the active segment's state.
     pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>> {
-        let state = self.state()?;
+        let state = self.stable_state()?;
         let mut best: Option<(i64, i64)> = None;
-        for seg in segment::list_segments(&self.dir)? {
+        for &seg in self.segment_bases(&state)?.iter() {
             let candidate = if seg == state.active_base {
                 (state.max_timestamp >= 0)
                     .then_some((state.max_timestamp, state.max_timestamp_offset))
@@ -1668,8 +1984,9 @@ impl UnifiedLog {
 
     /// Total bytes of the log's segment files.
     pub fn size_in_bytes(&self) -> Result<u64> {
+        let state = self.stable_state()?;
         let mut total = 0;
-        for base in segment::list_segments(&self.dir)? {
+        for &base in self.segment_bases(&state)?.iter() {
             let path = self.dir.join(segment::file_name(base, "log"));
             total += std::fs::metadata(&path).at(&path)?.len();
         }
@@ -1747,12 +2064,12 @@ mod tests {
         let mut pos = log.locate(from).unwrap();
         let mut out = Vec::new();
         loop {
-            let data = log.read(pos, 1000).unwrap();
+            let data = log.read(pos, 1000, usize::MAX).unwrap();
             if data.records.is_empty() {
                 break;
             }
             let mut recs = Vec::new();
-            decode_batches(data.records, &mut recs).unwrap();
+            decode_batches(data.records.into_bytes().unwrap(), &mut recs).unwrap();
             out.extend(recs.into_iter().filter(|r| r.offset >= from).map(|r| {
                 (
                     r.offset,
@@ -1794,19 +2111,19 @@ mod tests {
         for (from, max_bytes) in [(0, 1), (0, 700), (7, 2500), (33, 100_000)] {
             let mut pos = log.locate(from).unwrap();
             loop {
-                let copied = log.read(pos, max_bytes).unwrap();
-                let sliced = log.read_records(pos, max_bytes, 0).unwrap();
+                let copied = log.read(pos, max_bytes, usize::MAX).unwrap();
+                let sliced = log.read(pos, max_bytes, 0).unwrap();
                 assert_eq!(sliced.next, copied.next, "from {from}, max {max_bytes}");
+                let Records::Memory(copied_bytes) = copied.records.clone() else {
+                    panic!("below the threshold a read comes back in memory")
+                };
                 match sliced.records {
-                    Records::File(r) => assert_eq!(region_bytes(&r), copied.records.to_vec()),
+                    Records::File(r) => assert_eq!(region_bytes(&r), copied_bytes.to_vec()),
                     Records::Memory(b) => {
-                        assert!(b.is_empty() && copied.records.is_empty());
+                        assert!(b.is_empty() && copied_bytes.is_empty());
                         break;
                     }
                 }
-                // Below the threshold the same read comes back in memory.
-                let small = log.read_records(pos, max_bytes, usize::MAX).unwrap();
-                assert!(matches!(small.records, Records::Memory(ref b) if *b == copied.records));
                 pos = copied.next;
             }
             assert_eq!(pos.offset, 120);
@@ -1991,7 +2308,9 @@ mod tests {
         std::fs::write(&seg, &bytes).unwrap();
         let reader =
             UnifiedLog::open(pdir.clone(), "t", 0, LogConfig::default(), Mode::Read).unwrap();
-        let err = reader.read(reader.locate(0).unwrap(), 1 << 20).unwrap_err();
+        let err = reader
+            .read(reader.locate(0).unwrap(), 1 << 20, usize::MAX)
+            .unwrap_err();
         match err {
             Error::CorruptRecord { path, position, .. } => {
                 assert_eq!(path, seg);
@@ -2024,13 +2343,15 @@ mod tests {
         let reader =
             UnifiedLog::open(pdir.clone(), "t", 0, LogConfig::default(), Mode::Read).unwrap();
 
-        let data = reader.read(reader.locate(0).unwrap(), 1 << 20).unwrap();
+        let data = reader
+            .read(reader.locate(0).unwrap(), 1 << 20, usize::MAX)
+            .unwrap();
         let mut recs = Vec::new();
-        decode_batches(data.records, &mut recs).unwrap();
+        decode_batches(data.records.into_bytes().unwrap(), &mut recs).unwrap();
         assert_eq!(recs.iter().map(|r| r.offset).collect::<Vec<_>>(), [0, 1]);
         assert_eq!((data.next.byte, data.next.offset), (first as u64, 2));
 
-        match reader.read(data.next, 1 << 20).unwrap_err() {
+        match reader.read(data.next, 1 << 20, usize::MAX).unwrap_err() {
             Error::CorruptRecord {
                 path,
                 position,
@@ -2044,9 +2365,9 @@ mod tests {
 
         let after = reader.skip_batch(data.next).unwrap();
         assert_eq!((after.byte, after.offset), ((first + second) as u64, 4));
-        let data = reader.read(after, 1 << 20).unwrap();
+        let data = reader.read(after, 1 << 20, usize::MAX).unwrap();
         let mut recs = Vec::new();
-        decode_batches(data.records, &mut recs).unwrap();
+        decode_batches(data.records.into_bytes().unwrap(), &mut recs).unwrap();
         assert_eq!(recs.iter().map(|r| r.offset).collect::<Vec<_>>(), [4]);
 
         // A header whose length runs past the segment cannot be skipped.
@@ -2057,6 +2378,7 @@ mod tests {
             segment: 0,
             byte: first as u64,
             offset: 2,
+            epoch: after.epoch,
         });
         assert!(matches!(e, Err(Error::CorruptRecord { .. })), "{e:?}");
     }

@@ -110,7 +110,7 @@ fn read_partition(
         Some(p) => p,
         None => log.locate(offset)?,
     };
-    let data = log.read_records(pos, max_bytes, COPY_BELOW)?;
+    let data = log.read(pos, max_bytes, COPY_BELOW)?;
     state.cache_position(&meta.name, partition, data.next);
     let mut pd = PartitionData::default();
     pd.partition_index = partition;

@@ -268,7 +268,7 @@ impl EmbeddedConsumer {
                 Some(p) => Ok(p),
                 None => c.log.locate(c.next_offset),
             };
-            let fetched = at.and_then(|pos| Ok((pos, c.log.read(pos, max_bytes)?)));
+            let fetched = at.and_then(|pos| Ok((pos, c.log.read(pos, max_bytes, usize::MAX)?)));
             // Retention may have removed the position: start again per auto.offset.reset.
             let data = match fetched {
                 Ok((_, d)) => d,
@@ -340,7 +340,7 @@ impl EmbeddedConsumer {
                 continue;
             }
             stored.clear();
-            decode_batches(data.records, &mut stored)?;
+            decode_batches(data.records.into_bytes()?, &mut stored)?;
             let room = self.config.max_poll_records - out.len();
             let mut taken = 0;
             let mut last = None;

@@ -1,0 +1,681 @@
+//! Log compaction (Kafka's `Cleaner`): keep the last record of each key in the closed segments
+//! of a `cleanup.policy=compact` log, without changing any offset.
+//!
+//! One pass over a log:
+//! 1. **Dirty section.** From the first dirty offset (the `cleaner-offset-checkpoint` entry, or
+//!    the log start) to the first uncleanable offset: the active segment's base, or earlier the
+//!    first segment holding records younger than `min.compaction.lag.ms`. The pass runs when the
+//!    dirty bytes are at least `min.cleanable.dirty.ratio` of the log, when the oldest dirty
+//!    record is older than `max.compaction.lag.ms`, or when asked to (a tombstone's delete
+//!    horizon has passed).
+//! 2. **Offset map.** The key of every record in the dirty section → its latest offset, in an
+//!    [`OffsetMap`] of fixed size; when it fills, the pass cleans only up to where it reached.
+//! 3. **Groups.** The segments below that end are grouped so that each group fits one segment
+//!    (`segment.bytes`, `segment.index.bytes`, a 32-bit offset range): small cleaned segments
+//!    merge. Each group becomes one segment named after its first base offset.
+//! 4. **Filter.** A record stays if it is the latest of its key (or past the mapped range); a
+//!    tombstone stays until the delete horizon stamped in its batch at its first cleaning
+//!    (`delete.retention.ms` later, KIP-534) has passed; a keyless record goes. A producer's
+//!    last batch is kept, empty if need be, so idempotence survives; so is the batch ending the
+//!    cleaned range. A batch that keeps every record is copied byte for byte.
+//! 5. **Swap**, crash-safe as Kafka's: the new segment is written as `<base>.log.cleaned` (and
+//!    `.index.cleaned`, `.timeindex.cleaned`), fsynced, renamed to `.swap`, then swapped in
+//!    under the append lock by [`UnifiedLog::swap_in_cleaned`]: clean epoch made odd and
+//!    published, the index swaps renamed in, the group's other segments deleted, the `.log.swap`
+//!    renamed in last, the epoch made even and published. After a crash,
+//!    [`recover_swaps`] deletes `.cleaned` files (the pass had not committed) and finishes any
+//!    `.swap` (it had): the segments its offsets cover go and it is renamed in. Never a mix.
+//!
+//! **Readers in other processes** (embedded tools share a data dir) never see a half-swapped
+//! partition: they read the state before and after each read, wait while the clean epoch is odd,
+//! and retry a read during which the epoch moved; a position taken in an older epoch is found
+//! again by its offset, since byte positions in a cleaned segment differ (see
+//! [`super::unified`]). Open descriptors of replaced segments are dropped when the epoch moves.
+//!
+//! Only one process cleans a partition at a time: an exclusive, non-blocking `flock` on
+//! `.streamlog-cleaner` in the partition directory.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use super::batch::BatchHeader;
+use super::cleaner_checkpoint;
+use super::index::{OffsetIndex, TimeIndex};
+use super::offset_map::OffsetMap;
+use super::records::{self, BatchRewrite, RawRecord};
+use super::segment;
+use super::state::LogState;
+use super::unified::UnifiedLog;
+use crate::error::{Error, IoContext, Result};
+
+/// The per-partition lock file that keeps two cleaners apart.
+pub const CLEANER_LOCK: &str = ".streamlog-cleaner";
+/// Kafka's `log.cleaner.dedupe.buffer.size` default: 128 MiB, shared by the cleaner threads.
+pub const DEFAULT_DEDUPE_BUFFER: usize = 128 * 1024 * 1024;
+/// Memory an embedded writer's cleaner takes for its offset map (tools are short-lived and
+/// share the machine with a server; Kafka's per-thread share of the default is larger).
+pub const EMBEDDED_DEDUPE_BUFFER: usize = 16 * 1024 * 1024;
+/// How many bytes of output are gathered before a write.
+const WRITE_CHUNK: usize = 1 << 20;
+
+/// What one pass did.
+#[derive(Debug, Clone, Default)]
+pub struct CleanStats {
+    /// First offset of the cleaned range's dirty part.
+    pub first_dirty: i64,
+    /// The first offset not cleaned (the new checkpoint).
+    pub end_offset: i64,
+    /// Bytes of segments read while cleaning (the map pass not counted).
+    pub bytes_read: u64,
+    /// Bytes written to cleaned segments.
+    pub bytes_written: u64,
+    /// Records read while cleaning.
+    pub records_read: u64,
+    /// Records kept.
+    pub records_kept: u64,
+    /// Segments replaced, and the segments that replaced them.
+    pub segments_before: usize,
+    /// Segments written.
+    pub segments_after: usize,
+    /// Distinct keys in the offset map.
+    pub keys: usize,
+    /// Seconds the pass took.
+    pub elapsed_secs: f64,
+    /// The latest delete horizon stamped on a batch (-1 if none), so a caller can clean again
+    /// once it passes.
+    pub latest_delete_horizon: i64,
+}
+
+impl CleanStats {
+    /// Megabytes per second read, as Kafka's `log-cleaner.log` reports.
+    pub fn read_mb_per_sec(&self) -> f64 {
+        self.bytes_read as f64 / (1024.0 * 1024.0) / self.elapsed_secs.max(1e-9)
+    }
+}
+
+/// Why a pass did nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skipped {
+    /// The topic is not compacted.
+    NotCompacted,
+    /// Another process is cleaning this partition.
+    Busy,
+    /// Not dirty enough (ratio, lag) and not asked to.
+    NotDue,
+    /// Stopped on request (the log is closing).
+    Cancelled,
+}
+
+/// A segment as the cleaner sees it.
+#[derive(Debug, Clone, Copy)]
+struct SegmentInfo {
+    base: i64,
+    /// The next segment's base (or the first uncleanable offset for the last one considered).
+    next_base: i64,
+    size: u64,
+}
+
+fn segment_path(dir: &Path, base: i64, suffix: &str) -> PathBuf {
+    dir.join(segment::file_name(base, suffix))
+}
+
+/// Cleans `log` once if it is due (or `force`). `map` is the offset map to use (cleared here);
+/// `cancel` stops the pass between batches, leaving the log as it was.
+///
+/// # Errors
+/// I/O errors, and `CorruptRecord` for a batch that fails its checks in the range to clean
+/// (nothing is swapped in then: the partition stays as it was and readable).
+pub fn clean(
+    log: &UnifiedLog,
+    map: &mut OffsetMap,
+    now: i64,
+    force: bool,
+    cancel: &AtomicBool,
+) -> Result<std::result::Result<CleanStats, Skipped>> {
+    let config = log.config().clone();
+    if !config.compact {
+        return Ok(Err(Skipped::NotCompacted));
+    }
+    let dir = log.dir().to_path_buf();
+    let lock_path = dir.join(CLEANER_LOCK);
+    let lock = super::unified::open_rw(&lock_path)?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Ok(Err(Skipped::Busy)),
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
+    }
+    let started = Instant::now();
+    let state = log.state()?;
+    if state.swapping() {
+        return Ok(Err(Skipped::Busy));
+    }
+    let data_dir = cleaner_checkpoint::data_dir_of(&dir);
+    let checkpoint = cleaner_checkpoint::read(&data_dir, log.topic(), log.partition())?;
+    let first_dirty = checkpoint
+        .filter(|&o| o >= state.log_start_offset && o <= state.log_end_offset)
+        .unwrap_or(state.log_start_offset);
+
+    let bases: Vec<i64> = segment::list_segments(&dir)?
+        .into_iter()
+        .filter(|&b| b < state.active_base)
+        .collect();
+    if bases.is_empty() {
+        return Ok(Err(Skipped::NotDue));
+    }
+    let mut segments = Vec::with_capacity(bases.len());
+    for (i, &base) in bases.iter().enumerate() {
+        let p = segment_path(&dir, base, "log");
+        let size = std::fs::metadata(&p).at(&p)?.len();
+        let next_base = bases.get(i + 1).copied().unwrap_or(state.active_base);
+        segments.push(SegmentInfo {
+            base,
+            next_base,
+            size,
+        });
+    }
+    // Segments wholly below the log start are retention's to delete, not ours to clean.
+    segments.retain(|s| s.next_base > state.log_start_offset);
+
+    // Records younger than the minimum lag stay dirty, from the first segment that holds one.
+    let mut first_uncleanable = state.active_base;
+    if config.min_compaction_lag_ms > 0 {
+        for s in &segments {
+            if super::retention::largest_timestamp(&dir, s.base)?
+                > now.saturating_sub(config.min_compaction_lag_ms)
+            {
+                first_uncleanable = first_uncleanable.min(s.base);
+                break;
+            }
+        }
+    }
+    let cleanable: Vec<SegmentInfo> = segments
+        .iter()
+        .copied()
+        .filter(|s| s.base < first_uncleanable)
+        .collect();
+    if cleanable.is_empty() {
+        return Ok(Err(Skipped::NotDue));
+    }
+    let total: u64 = cleanable.iter().map(|s| s.size).sum();
+    let dirty: u64 = cleanable
+        .iter()
+        .filter(|s| s.next_base > first_dirty)
+        .map(|s| s.size)
+        .sum();
+    let ratio = if total == 0 {
+        0.0
+    } else {
+        dirty as f64 / total as f64
+    };
+    let lag_due = config.max_compaction_lag_ms < i64::MAX
+        && first_dirty < first_uncleanable
+        && cleanable
+            .iter()
+            .find(|s| s.next_base > first_dirty)
+            .map(|s| first_batch_timestamp(&dir, s.base))
+            .transpose()?
+            .flatten()
+            .is_some_and(|ts| ts < now.saturating_sub(config.max_compaction_lag_ms));
+    let ratio_due = dirty > 0 && ratio >= config.min_cleanable_dirty_ratio;
+    if !(ratio_due || lag_due || force) {
+        return Ok(Err(Skipped::NotDue));
+    }
+
+    // 2. The offset map over the dirty section.
+    map.clear();
+    let mut full = false;
+    for s in cleanable.iter().filter(|s| s.next_base > first_dirty) {
+        if full {
+            break;
+        }
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(Err(Skipped::Cancelled));
+        }
+        let path = segment_path(&dir, s.base, "log");
+        let file = File::open(&path).at(&path)?;
+        let summary = segment::scan(&file, &path, 0, s.size, s.base, |_, h, bytes| {
+            if full || h.last_offset() < first_dirty {
+                return Ok(());
+            }
+            if !h.is_control() {
+                let section = records::records_section(bytes, h)
+                    .map_err(|reason| corrupt(&path, h, reason))?;
+                let mut keys: Vec<(i64, &[u8])> = Vec::new();
+                records::for_each_record(&section, h.records_count, |r| {
+                    if let Some(k) = r.key {
+                        keys.push((h.base_offset + r.offset_delta as i64, k));
+                    }
+                })
+                .map_err(|reason| corrupt(&path, h, reason))?;
+                for (offset, key) in keys {
+                    if offset < first_dirty {
+                        continue;
+                    }
+                    if map.is_full() {
+                        full = true;
+                        return Ok(());
+                    }
+                    map.put(key, offset);
+                }
+            }
+            map.update_latest_offset(h.last_offset());
+            Ok(())
+        })?;
+        check_whole(&path, &summary, s.size)?;
+        if !full {
+            // Offsets with no batch (removed earlier) up to the next segment count as mapped.
+            map.update_latest_offset(s.next_base - 1);
+        }
+    }
+    let end_offset = if map.latest_offset() >= first_dirty {
+        (map.latest_offset() + 1).min(first_uncleanable)
+    } else {
+        first_dirty
+    };
+
+    // A producer's last batch must stay (its sequence and epoch).
+    let last_of_producer = last_batches_of_producers(log, &state)?;
+
+    // 3. Groups of segments below the end, each to become one segment.
+    let to_clean: Vec<SegmentInfo> = cleanable
+        .into_iter()
+        .filter(|s| s.base < end_offset)
+        .collect();
+    let groups = group_by_size(&dir, &to_clean, &config)?;
+    let mut stats = CleanStats {
+        first_dirty,
+        end_offset,
+        keys: map.len(),
+        latest_delete_horizon: -1,
+        ..CleanStats::default()
+    };
+    let filter = Filter {
+        map,
+        now,
+        delete_retention_ms: config.delete_retention_ms,
+        last_of_producer: &last_of_producer,
+        upper_bound: first_uncleanable,
+    };
+    for group in &groups {
+        if cancel.load(Ordering::Relaxed) {
+            return Ok(Err(Skipped::Cancelled));
+        }
+        match clean_group(log, &dir, group, &filter, &config, cancel, &mut stats) {
+            Ok(true) => {}
+            Ok(false) => {
+                // The log changed under us (retention, a deleted topic): stop this pass.
+                break;
+            }
+            Err(e) => {
+                remove_leftovers(&dir, group[0].base);
+                return Err(e);
+            }
+        }
+    }
+    cleaner_checkpoint::update(&data_dir, log.topic(), log.partition(), Some(end_offset))?;
+    stats.elapsed_secs = started.elapsed().as_secs_f64();
+    drop(lock);
+    Ok(Ok(stats))
+}
+
+fn corrupt(path: &Path, h: &BatchHeader, reason: String) -> Error {
+    Error::CorruptRecord {
+        path: path.to_path_buf(),
+        position: 0,
+        reason: format!("batch at offset {}: {reason}", h.base_offset),
+    }
+}
+
+/// A closed segment must be whole: the cleaner never works around damage (it would drop the
+/// records after it), it stops and says where.
+fn check_whole(path: &Path, summary: &segment::ScanSummary, size: u64) -> Result<()> {
+    if summary.valid_size < size {
+        return Err(Error::CorruptRecord {
+            path: path.to_path_buf(),
+            position: summary.valid_size,
+            reason: "batch fails its checks; the cleaner skips this partition until it is \
+                     repaired"
+                .to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The first batch's timestamp of a segment (its oldest record, for `max.compaction.lag.ms`).
+fn first_batch_timestamp(dir: &Path, base: i64) -> Result<Option<i64>> {
+    let path = segment_path(dir, base, "log");
+    let file = File::open(&path).at(&path)?;
+    let len = file.metadata().at(&path)?.len();
+    let mut first = None;
+    segment::walk_headers(&file, &path, 0, len, |_, h| {
+        first = Some(h.max_timestamp);
+        Ok(false)
+    })?;
+    Ok(first)
+}
+
+/// The last offset of the last data batch of every producer id in the log.
+fn last_batches_of_producers(log: &UnifiedLog, state: &LogState) -> Result<HashMap<i64, i64>> {
+    let mut last = HashMap::new();
+    let dir = log.dir();
+    for base in segment::list_segments(dir)? {
+        if base > state.active_base {
+            break;
+        }
+        let path = segment_path(dir, base, "log");
+        let file = File::open(&path).at(&path)?;
+        let end = if base == state.active_base {
+            state.active_size
+        } else {
+            file.metadata().at(&path)?.len()
+        };
+        segment::walk_headers(&file, &path, 0, end, |_, h| {
+            if h.producer_id >= 0 && !h.is_control() {
+                last.insert(h.producer_id, h.last_offset());
+            }
+            Ok(true)
+        })?;
+    }
+    Ok(last)
+}
+
+/// Kafka's `groupSegmentsBySize`: consecutive segments whose logs together fit `segment.bytes`,
+/// whose indexes fit `segment.index.bytes`, and whose offsets fit a 32-bit delta.
+fn group_by_size(
+    dir: &Path,
+    segments: &[SegmentInfo],
+    config: &super::LogConfig,
+) -> Result<Vec<Vec<SegmentInfo>>> {
+    let index_size = |base: i64, suffix: &str| -> u64 {
+        std::fs::metadata(segment_path(dir, base, suffix)).map_or(0, |m| m.len())
+    };
+    let max_index = config.segment_index_bytes;
+    let mut groups: Vec<Vec<SegmentInfo>> = Vec::new();
+    let mut i = 0;
+    while i < segments.len() {
+        let first = segments[i];
+        let mut group = vec![first];
+        let mut log_size = first.size;
+        let mut oi = index_size(first.base, "index");
+        let mut ti = index_size(first.base, "timeindex");
+        i += 1;
+        while i < segments.len() {
+            let s = segments[i];
+            let (soi, sti) = (index_size(s.base, "index"), index_size(s.base, "timeindex"));
+            if log_size + s.size > config.segment_bytes
+                || oi + soi > max_index
+                || ti + sti > max_index
+                || (s.size > 0 && s.next_base - 1 - first.base > i32::MAX as i64)
+            {
+                break;
+            }
+            log_size += s.size;
+            oi += soi;
+            ti += sti;
+            group.push(s);
+            i += 1;
+        }
+        groups.push(group);
+    }
+    Ok(groups)
+}
+
+/// The retention rules of one pass.
+struct Filter<'a> {
+    map: &'a OffsetMap,
+    now: i64,
+    delete_retention_ms: i64,
+    last_of_producer: &'a HashMap<i64, i64>,
+    /// The first uncleanable offset: the batch ending there stays, even if empty.
+    upper_bound: i64,
+}
+
+impl Filter<'_> {
+    fn keep_record(&self, h: &BatchHeader, offset: i64, r: &RawRecord<'_>) -> bool {
+        if offset > self.map.latest_offset() {
+            return true;
+        }
+        let Some(key) = r.key else {
+            return false;
+        };
+        let latest = offset >= self.map.get(key);
+        let horizon = (h.attributes & records::DELETE_HORIZON_BIT != 0).then_some(h.base_timestamp);
+        let keep_tombstone = horizon.is_none_or(|t| self.now < t);
+        latest && (r.has_value || keep_tombstone)
+    }
+
+    /// Appends what stays of batch `bytes` to `out`; returns the records read and kept and
+    /// the delete horizon stamped, if any.
+    fn filter_batch(
+        &self,
+        path: &Path,
+        h: &BatchHeader,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(u64, u64, Option<i64>)> {
+        if h.is_control() {
+            out.extend_from_slice(bytes);
+            return Ok((1, 1, None));
+        }
+        let section = records::records_section(bytes, h).map_err(|r| corrupt(path, h, r))?;
+        let mut all = Vec::with_capacity(h.records_count.max(0) as usize);
+        records::for_each_record(&section, h.records_count, |r| all.push(r))
+            .map_err(|r| corrupt(path, h, r))?;
+        let read = all.len() as u64;
+        let kept: Vec<(i64, RawRecord<'_>)> = all
+            .iter()
+            .filter(|r| self.keep_record(h, h.base_offset + r.offset_delta as i64, r))
+            .map(|r| (h.base_timestamp + r.timestamp_delta, *r))
+            .collect();
+        let has_horizon = h.attributes & records::DELETE_HORIZON_BIT != 0;
+        if !kept.is_empty() {
+            let tombstones = kept.iter().any(|(_, r)| !r.has_value);
+            let stamp = tombstones && !has_horizon;
+            if kept.len() == all.len() && !stamp {
+                out.extend_from_slice(bytes);
+                return Ok((read, read, None));
+            }
+            let horizon = if stamp {
+                Some(self.now.saturating_add(self.delete_retention_ms))
+            } else if has_horizon {
+                Some(h.base_timestamp)
+            } else {
+                None
+            };
+            // Timestamps of a batch with a horizon are relative to the horizon, not to the
+            // first record: recompute them from the original base.
+            BatchRewrite {
+                original: h,
+                kept: kept.clone(),
+                delete_horizon: horizon,
+            }
+            .write_to(out)
+            .map_err(|r| corrupt(path, h, r))?;
+            return Ok((read, kept.len() as u64, stamp.then_some(horizon).flatten()));
+        }
+        let last_of_producer = h.producer_id >= 0
+            && self.last_of_producer.get(&h.producer_id) == Some(&h.last_offset());
+        if last_of_producer || h.next_offset() == self.upper_bound {
+            records::write_empty(out, h);
+        }
+        Ok((read, 0, None))
+    }
+}
+
+/// Writes the cleaned segment of one group aside, then swaps it in. Returns false when the log
+/// changed under the pass so that the group no longer stands (nothing swapped).
+fn clean_group(
+    log: &UnifiedLog,
+    dir: &Path,
+    group: &[SegmentInfo],
+    filter: &Filter<'_>,
+    config: &super::LogConfig,
+    cancel: &AtomicBool,
+    stats: &mut CleanStats,
+) -> Result<bool> {
+    let base = group[0].base;
+    let log_path = segment_path(dir, base, "log.cleaned");
+    let mut out = File::options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&log_path)
+        .at(&log_path)?;
+    let mut offset_index = OffsetIndex::open(segment_path(dir, base, "index.cleaned"), base)?;
+    let mut time_index = TimeIndex::open(segment_path(dir, base, "timeindex.cleaned"), base)?;
+    offset_index.reset()?;
+    time_index.reset()?;
+    let mut scratch = LogState::empty(base);
+    let mut buf: Vec<u8> = Vec::with_capacity(WRITE_CHUNK + (64 << 10));
+    let mut written: u64 = 0;
+    for s in group {
+        let path = segment_path(dir, s.base, "log");
+        let file = File::open(&path).at(&path)?;
+        let mut stopped = false;
+        let summary = segment::scan(&file, &path, 0, s.size, s.base, |_, h, bytes| {
+            if stopped {
+                return Ok(());
+            }
+            if cancel.load(Ordering::Relaxed) {
+                stopped = true;
+                return Ok(());
+            }
+            let at = buf.len();
+            let (read, kept, horizon) = filter.filter_batch(&path, h, bytes, &mut buf)?;
+            stats.records_read += read;
+            stats.records_kept += kept;
+            if let Some(t) = horizon {
+                stats.latest_delete_horizon = stats.latest_delete_horizon.max(t);
+            }
+            if buf.len() > at {
+                let new = super::batch::BatchHeader::parse(&buf[at..])
+                    .map_err(|e| corrupt(&path, h, format!("{e:?}")))?;
+                segment::index_batch(
+                    &mut offset_index,
+                    &mut time_index,
+                    &mut scratch,
+                    &new,
+                    written + at as u64,
+                    config.index_interval_bytes,
+                );
+            }
+            if buf.len() >= WRITE_CHUNK {
+                out.write_all(&buf).at(&log_path)?;
+                written += buf.len() as u64;
+                buf.clear();
+            }
+            Ok(())
+        })?;
+        if stopped {
+            drop(out);
+            remove_leftovers(dir, base);
+            return Ok(false);
+        }
+        check_whole(&path, &summary, s.size)?;
+        stats.bytes_read += s.size;
+    }
+    out.write_all(&buf).at(&log_path)?;
+    written += buf.len() as u64;
+    segment::append_time_index(&mut time_index, &mut scratch);
+    out.sync_all().at(&log_path)?;
+    drop(out);
+    offset_index.flush()?;
+    time_index.flush()?;
+    // Committed from here on: recovery finishes a swap whose `.log.swap` exists.
+    for suffix in ["index", "timeindex", "log"] {
+        let from = segment_path(dir, base, &format!("{suffix}.cleaned"));
+        let to = segment_path(dir, base, &format!("{suffix}.swap"));
+        if from.exists() {
+            std::fs::rename(&from, &to).at(&to)?;
+        }
+    }
+    super::atomic_file::sync_dir(dir)?;
+    let bases: Vec<i64> = group.iter().map(|s| s.base).collect();
+    if !log.swap_in_cleaned(&bases)? {
+        remove_leftovers(dir, base);
+        return Ok(false);
+    }
+    stats.bytes_written += written;
+    stats.segments_before += group.len();
+    stats.segments_after += 1;
+    Ok(true)
+}
+
+/// Deletes the `.cleaned` and `.swap` files of a pass that did not swap.
+fn remove_leftovers(dir: &Path, base: i64) {
+    for suffix in ["log", "index", "timeindex"] {
+        for stage in ["cleaned", "swap"] {
+            let _ = std::fs::remove_file(segment_path(dir, base, &format!("{suffix}.{stage}")));
+        }
+    }
+}
+
+/// Puts a partition directory back in order after a crash during cleaning: `.cleaned` files
+/// (a pass that had not committed) are deleted; a `.log.swap` (committed) replaces the segments
+/// its offsets cover, its index swaps are renamed in (or left to be rebuilt), and it is renamed
+/// in. Returns true if anything was swapped in (the caller then rebuilds state and indexes).
+///
+/// Called only by a process that is the partition's only user (no writer alive).
+pub fn recover_swaps(dir: &Path) -> Result<bool> {
+    let mut swaps = Vec::new();
+    for entry in std::fs::read_dir(dir).at(dir)? {
+        let entry = entry.at(dir)?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.ends_with(".cleaned") {
+            std::fs::remove_file(entry.path()).at(entry.path())?;
+        } else if let Some(stem) = name.strip_suffix(".log.swap")
+            && let Ok(base) = stem.parse::<i64>()
+        {
+            swaps.push(base);
+        }
+    }
+    let mut swapped = false;
+    swaps.sort_unstable();
+    for base in swaps {
+        let swap = segment_path(dir, base, "log.swap");
+        let file = File::open(&swap).at(&swap)?;
+        let len = file.metadata().at(&swap)?.len();
+        let summary = segment::scan(&file, &swap, 0, len, base, |_, _, _| Ok(()))?;
+        let next = summary.next_offset.unwrap_or(base);
+        for other in segment::list_segments(dir)? {
+            if other > base && other < next {
+                for suffix in ["log", "index", "timeindex"] {
+                    let _ = std::fs::remove_file(segment_path(dir, other, suffix));
+                }
+            }
+        }
+        for suffix in ["index", "timeindex"] {
+            let from = segment_path(dir, base, &format!("{suffix}.swap"));
+            let to = segment_path(dir, base, suffix);
+            if from.exists() {
+                std::fs::rename(&from, &to).at(&to)?;
+            } else {
+                let _ = std::fs::remove_file(&to);
+            }
+        }
+        let to = segment_path(dir, base, "log");
+        std::fs::rename(&swap, &to).at(&to)?;
+        tracing::warn!(dir = %dir.display(), base, "finished swapping in a cleaned segment after an interrupted cleaning");
+        swapped = true;
+    }
+    // Index swaps without their log swap belong to nothing.
+    for entry in std::fs::read_dir(dir).at(dir)? {
+        let entry = entry.at(dir)?;
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.ends_with(".swap"))
+        {
+            std::fs::remove_file(entry.path()).at(entry.path())?;
+        }
+    }
+    if swapped {
+        super::atomic_file::sync_dir(dir)?;
+    }
+    Ok(swapped)
+}
