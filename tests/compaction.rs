@@ -427,3 +427,89 @@ fn a_following_consumer_never_sees_a_half_swapped_partition() {
         "cleaning happened meanwhile"
     );
 }
+
+/// A segment the cleaner is about to read is damaged: server-start logs one error for that
+/// partition and sets it aside; the partition stays readable and writable, and the other
+/// compacted topic is still cleaned.
+#[test]
+fn a_corrupt_segment_stops_the_cleaner_for_its_partition_only() {
+    let c = Cluster::new();
+    let mut args = COMPACT.to_vec();
+    args.extend(["--config", "segment.bytes=4096"]);
+    c.create_topic("damaged", 1, &args);
+    c.create_topic("healthy", 1, &args);
+    let data = c.data_dir().to_str().unwrap().to_string();
+    for topic in ["damaged", "healthy"] {
+        let (ok, err) = produce(
+            &["--data-dir", data.as_str(), "--topic", topic],
+            &keyed(3000, 30, "before"),
+        );
+        assert!(ok, "{err}");
+    }
+    // Flip a byte inside a record of one of the damaged topic's closed segments.
+    let mut segs: Vec<_> = std::fs::read_dir(c.data_dir().join("damaged-0"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    segs.sort();
+    segs.pop(); // the active segment
+    let seg = segs
+        .into_iter()
+        .find(|p| std::fs::metadata(p).unwrap().len() > 200)
+        .expect("a closed segment with records");
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let at = 61 + 10;
+    bytes[at] ^= 0x55;
+    std::fs::write(&seg, &bytes).unwrap();
+    let before_healthy = checkpoint(c.data_dir(), "healthy", 0);
+    let before_damaged = checkpoint(c.data_dir(), "damaged", 0);
+
+    let b = Broker::start(c.data_dir(), &["log.cleaner.backoff.ms=50"]);
+    let bootstrap = b.bootstrap();
+    for topic in ["damaged", "healthy"] {
+        let (ok, err) = produce(
+            &["--bootstrap-server", bootstrap.as_str(), "--topic", topic],
+            &keyed(3000, 30, "after"),
+        );
+        assert!(ok, "{topic} stays writable: {err}");
+    }
+    wait_for(
+        "the healthy topic to be cleaned",
+        Duration::from_secs(30),
+        || checkpoint(c.data_dir(), "healthy", 0) > before_healthy,
+    );
+    wait_for("the cleaner's error", Duration::from_secs(30), || {
+        b.log().contains("cleaning failed")
+    });
+    assert_eq!(checkpoint(c.data_dir(), "damaged", 0), before_damaged);
+    // Readable past the damage: the newest records come back.
+    let tail = bin("console-consumer")
+        .args([
+            "--bootstrap-server",
+            bootstrap.as_str(),
+            "--topic",
+            "damaged",
+        ])
+        .args([
+            "--partition",
+            "0",
+            "--offset",
+            "5990",
+            "--max-messages",
+            "10",
+        ])
+        .args(["--timeout-ms", "10000"])
+        .output()
+        .unwrap();
+    let lines = String::from_utf8_lossy(&tail.stdout);
+    assert_eq!(lines.lines().count(), 10, "{lines}");
+    assert!(lines.contains("after-2999"), "{lines}");
+    let log = b.stop();
+    assert_eq!(
+        log.matches("cleaning failed").count(),
+        1,
+        "one error, then set aside: {log}"
+    );
+    assert!(log.contains("damaged"), "{log}");
+}
