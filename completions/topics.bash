@@ -23,7 +23,7 @@ _topics() {
 
     case "${cmd}" in
         topics)
-            opts="-h -V --list --describe --create --alter --delete --topic --partitions --replication-factor --config --if-exists --if-not-exists --exclude-internal --under-replicated-partitions --unavailable-partitions --topics-with-overrides --yes --data-dir --bootstrap-server --zookeeper --broker-list --context --command-config --command-property --output --help --version"
+            opts="-h -V --list --describe --create --alter --delete --topic --partitions --replication-factor --config --delete-config --if-exists --if-not-exists --exclude-internal --under-replicated-partitions --unavailable-partitions --topics-with-overrides --yes --data-dir --bootstrap-server --zookeeper --broker-list --context --command-config --command-property --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -42,6 +42,10 @@ _topics() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delete-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -205,6 +205,22 @@ impl Rows {
     }
 }
 
+/// A byte count for people, in binary units with one decimal: `512 B`, `11.5 KiB`, `1.0 GiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    // 1023.96 KiB would print as 1024.0 KiB: move up a unit before rounding gets there.
+    while value >= 1023.95 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// ANSI colour codes of the table view.
 pub const YELLOW: &str = "33";
 /// Red: errors, dead and unknown groups.
@@ -305,6 +321,22 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_counts_read_in_binary_units_with_one_decimal() {
+        let cases = [
+            (0, "0 B"),
+            (1023, "1023 B"),
+            (1024, "1.0 KiB"),
+            (11_729, "11.5 KiB"),
+            (1024 * 1024 - 1, "1.0 MiB"),
+            (5 * 1024 * 1024 * 1024, "5.0 GiB"),
+            (u64::MAX, "16.0 EiB"),
+        ];
+        for (bytes, text) in cases {
+            assert_eq!(human_bytes(bytes), text, "{bytes}");
+        }
+    }
 
     #[test]
     fn text_layout_pads_like_kafka_and_json_has_typed_fields() {

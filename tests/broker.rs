@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
+use kafka_protocol::messages::describe_topic_partitions_request::{Cursor, TopicRequest};
+use kafka_protocol::messages::describe_topic_partitions_response::DescribeTopicPartitionsResponseTopic;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -17,7 +20,8 @@ use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::produce_response::PartitionProduceResponse;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, CreateTopicsRequest, FetchRequest,
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, CreateTopicsRequest, DescribeLogDirsRequest,
+    DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse, FetchRequest,
     ListOffsetsRequest, MetadataRequest, MetadataResponse, ProduceRequest, ResponseHeader,
     TopicName,
 };
@@ -37,6 +41,7 @@ const CORRUPT_MESSAGE: i16 = 2;
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 const MESSAGE_TOO_LARGE: i16 = 10;
 const INVALID_TOPIC_EXCEPTION: i16 = 17;
+const INVALID_REQUEST: i16 = 42;
 const UNSUPPORTED_VERSION: i16 = 35;
 const INVALID_RECORD: i16 = 87;
 
@@ -897,6 +902,271 @@ fn list_offsets_earliest_latest_and_by_timestamp() {
     assert_eq!(
         list_offset(&mut c, "absent-topic", 0, -1).0,
         UNKNOWN_TOPIC_OR_PARTITION
+    );
+    b.stop();
+}
+
+// ---------------------------------------------------------------------------------------------
+// DescribeLogDirs and DescribeTopicPartitions: what Kafka's kafka-log-dirs tool and the Java
+// admin client's describeTopics ask.
+
+#[test]
+fn api_versions_advertise_describe_log_dirs_and_describe_topic_partitions() {
+    let dir = TempDir::new().unwrap();
+    let b = Broker::start(dir.path(), &[]);
+    let resp = b.connect().call(&ApiVersionsRequest::default(), 3);
+    let range = |key: ApiKey| {
+        resp.api_keys
+            .iter()
+            .find(|v| v.api_key == key as i16)
+            .map(|v| (v.min_version, v.max_version))
+    };
+    assert_eq!(range(ApiKey::DescribeLogDirs), Some((1, 4)));
+    assert_eq!(range(ApiKey::DescribeTopicPartitions), Some((0, 0)));
+    b.stop();
+}
+
+/// Bytes of a partition's segment files on disk.
+fn size_on_disk(data: &std::path::Path, topic: &str, partition: i32) -> i64 {
+    std::fs::read_dir(data.join(format!("{topic}-{partition}")))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".log"))
+        .map(|e| e.metadata().unwrap().len() as i64)
+        .sum()
+}
+
+/// (topic, partition) -> size of the one log dir's answer, asserting its fixed fields.
+fn log_dir_sizes(
+    c: &mut Client,
+    topics: Option<Vec<DescribableLogDirTopic>>,
+    version: i16,
+) -> (
+    std::collections::BTreeMap<(String, i32), i64>,
+    kafka_protocol::messages::describe_log_dirs_response::DescribeLogDirsResult,
+) {
+    let resp = c.call(
+        &DescribeLogDirsRequest::default().with_topics(topics),
+        version,
+    );
+    assert_eq!(resp.error_code, NONE);
+    assert_eq!(resp.results.len(), 1, "one log dir: {resp:?}");
+    let dir = resp.results[0].clone();
+    assert_eq!(dir.error_code, NONE);
+    let mut sizes = std::collections::BTreeMap::new();
+    for t in &dir.topics {
+        assert!(!t.partitions.is_empty(), "no empty topics: {resp:?}");
+        for p in &t.partitions {
+            assert_eq!((p.offset_lag, p.is_future_key), (0, false));
+            sizes.insert((t.name.0.to_string(), p.partition_index), p.partition_size);
+        }
+    }
+    (sizes, dir)
+}
+
+#[test]
+fn describe_log_dirs_sizes_every_partition_from_its_files_open_or_not() {
+    let dir = TempDir::new().unwrap();
+    let b = Broker::start(dir.path(), &[]);
+    let mut c = b.connect();
+    create_topic_ok(&mut c, "sized", 3);
+    create_topic_ok(&mut c, "other", 1);
+    produce_ok(&mut c, "sized", 0, batch(&["a", "b"]));
+    produce_ok(&mut c, "sized", 1, batch(&["c", "d", "e"]));
+    drop(c);
+    b.stop();
+    // After a restart only sized-0 is opened again; sized-1 must still be counted.
+    let b = Broker::start(dir.path(), &[]);
+    let mut c = b.connect();
+    produce_ok(&mut c, "sized", 0, batch(&["f"]));
+    let on_disk = |t: &str, p: i32| size_on_disk(dir.path(), t, p);
+    assert!(on_disk("sized", 1) > 0);
+
+    let (sizes, result) = log_dir_sizes(&mut c, None, 4);
+    let expected: std::collections::BTreeMap<(String, i32), i64> = [
+        (("other".to_string(), 0), 0),
+        (("sized".to_string(), 0), on_disk("sized", 0)),
+        (("sized".to_string(), 1), on_disk("sized", 1)),
+        (("sized".to_string(), 2), 0),
+    ]
+    .into();
+    assert_eq!(sizes, expected);
+    let absolute = std::path::absolute(dir.path()).unwrap();
+    assert_eq!(result.log_dir.as_str(), absolute.to_str().unwrap());
+    assert!(result.total_bytes > 0, "{result:?}");
+    assert!(
+        (0..=result.total_bytes).contains(&result.usable_bytes),
+        "{result:?}"
+    );
+
+    // Named partitions: those that exist, each once; a missing topic or partition is left
+    // out, and so is a topic with nothing left to answer.
+    let ask = |t: &str, ps: &[i32]| {
+        DescribableLogDirTopic::default()
+            .with_topic(name(t))
+            .with_partitions(ps.to_vec())
+    };
+    let (sizes, _) = log_dir_sizes(
+        &mut c,
+        Some(vec![
+            ask("sized", &[1, 7]),
+            ask("sized", &[1]),
+            ask("missing", &[0]),
+            ask("other", &[3]),
+        ]),
+        4,
+    );
+    assert_eq!(
+        sizes,
+        [(("sized".to_string(), 1), on_disk("sized", 1))].into()
+    );
+    // Every served version answers; before v4 without the disk's totals.
+    for version in 1..=3 {
+        let (sizes, result) = log_dir_sizes(&mut c, None, version);
+        assert_eq!(sizes, expected, "v{version}");
+        assert_eq!((result.total_bytes, result.usable_bytes), (-1, -1));
+    }
+    b.stop();
+}
+
+fn describe_topic_partitions(
+    c: &mut Client,
+    topics: &[&str],
+    limit: i32,
+    cursor: Option<(&str, i32)>,
+) -> DescribeTopicPartitionsResponse {
+    let req = DescribeTopicPartitionsRequest::default()
+        .with_topics(
+            topics
+                .iter()
+                .map(|t| TopicRequest::default().with_name(name(t)))
+                .collect(),
+        )
+        .with_response_partition_limit(limit)
+        .with_cursor(cursor.map(|(t, p)| {
+            Cursor::default()
+                .with_topic_name(name(t))
+                .with_partition_index(p)
+        }));
+    c.call(&req, 0)
+}
+
+/// (topic, partitions, error) of each topic answered, and the next cursor.
+#[allow(clippy::type_complexity)]
+fn page(
+    r: &DescribeTopicPartitionsResponse,
+) -> (Vec<(String, Vec<i32>, i16)>, Option<(String, i32)>) {
+    let topics = r
+        .topics
+        .iter()
+        .map(|t: &DescribeTopicPartitionsResponseTopic| {
+            (
+                t.name.as_ref().map(|n| n.0.to_string()).unwrap_or_default(),
+                t.partitions.iter().map(|p| p.partition_index).collect(),
+                t.error_code,
+            )
+        })
+        .collect();
+    let cursor = r
+        .next_cursor
+        .as_ref()
+        .map(|c| (c.topic_name.0.to_string(), c.partition_index));
+    (topics, cursor)
+}
+
+#[test]
+fn describe_topic_partitions_answers_like_metadata_a_page_at_a_time() {
+    let dir = TempDir::new().unwrap();
+    let b = Broker::start(dir.path(), &[]);
+    let mut c = b.connect();
+    create_topic_ok(&mut c, "a", 3);
+    create_topic_ok(&mut c, "b", 2);
+    create_topic_ok(&mut c, "c", 1);
+    let ids = metadata(&mut c, Some(&["a", "b", "c"]));
+
+    // Everything in one page: the same partitions, leaders and ids as Metadata.
+    let all = describe_topic_partitions(&mut c, &[], 2000, None);
+    assert_eq!(all.next_cursor, None);
+    assert_eq!(all.topics.len(), 3);
+    for (t, m) in all.topics.iter().zip(&ids.topics) {
+        assert_eq!(
+            (t.error_code, &t.name, t.topic_id),
+            (NONE, &m.name, m.topic_id)
+        );
+        assert!(!t.is_internal);
+        assert_eq!(t.topic_authorized_operations, i32::MIN);
+        assert_eq!(t.partitions.len(), m.partitions.len());
+        for (p, mp) in t.partitions.iter().zip(&m.partitions) {
+            assert_eq!(p.error_code, NONE);
+            assert_eq!(p.partition_index, mp.partition_index);
+            assert_eq!(p.leader_id, mp.leader_id);
+            assert_eq!(p.leader_epoch, mp.leader_epoch);
+            assert_eq!(p.replica_nodes, mp.replica_nodes);
+            assert_eq!(p.isr_nodes, mp.isr_nodes);
+            assert_eq!(p.eligible_leader_replicas, Some(vec![]));
+            assert_eq!(p.last_known_elr, Some(vec![]));
+            assert!(p.offline_replicas.is_empty());
+        }
+    }
+
+    // Pages of two partitions, each starting where the cursor of the last one points.
+    let v = |ps: &[i32]| ps.to_vec();
+    let s = |t: &str| t.to_string();
+    let first = page(&describe_topic_partitions(&mut c, &[], 2, None));
+    assert_eq!(first, (vec![(s("a"), v(&[0, 1]), NONE)], Some((s("a"), 2))));
+    let second = page(&describe_topic_partitions(&mut c, &[], 2, Some(("a", 2))));
+    assert_eq!(
+        second,
+        (
+            vec![(s("a"), v(&[2]), NONE), (s("b"), v(&[0]), NONE)],
+            Some((s("b"), 1))
+        )
+    );
+    let third = page(&describe_topic_partitions(&mut c, &[], 2, Some(("b", 1))));
+    assert_eq!(
+        third,
+        (vec![(s("b"), v(&[1]), NONE), (s("c"), v(&[0]), NONE)], None)
+    );
+    // A page that ends with a topic points at the next topic's first partition.
+    let full = page(&describe_topic_partitions(&mut c, &[], 3, None));
+    assert_eq!(
+        full,
+        (vec![(s("a"), v(&[0, 1, 2]), NONE)], Some((s("b"), 0)))
+    );
+
+    // Named topics, sorted; an unknown one gets its error.
+    let named = page(&describe_topic_partitions(
+        &mut c,
+        &["nope", "b"],
+        2000,
+        None,
+    ));
+    assert_eq!(
+        named,
+        (
+            vec![
+                (s("b"), v(&[0, 1]), NONE),
+                (s("nope"), v(&[]), UNKNOWN_TOPIC_OR_PARTITION)
+            ],
+            None
+        )
+    );
+    // A cursor must name one of the topics asked for.
+    let bad = page(&describe_topic_partitions(
+        &mut c,
+        &["a", "b"],
+        2000,
+        Some(("c", 0)),
+    ));
+    assert_eq!(
+        bad,
+        (
+            vec![
+                (s("a"), v(&[]), INVALID_REQUEST),
+                (s("b"), v(&[]), INVALID_REQUEST)
+            ],
+            None
+        )
     );
     b.stop();
 }

@@ -188,6 +188,12 @@ pub async fn handle(state: &BrokerState, ctx: &RequestContext<'_>, mut frame: By
         RequestKind::DescribeCluster(r) => ResponseKind::DescribeCluster(
             apis::describe_cluster::handle(state, endpoint, r, version),
         ),
+        RequestKind::DescribeLogDirs(r) => {
+            ResponseKind::DescribeLogDirs(apis::describe_log_dirs::handle(state, r, version))
+        }
+        RequestKind::DescribeTopicPartitions(r) => ResponseKind::DescribeTopicPartitions(
+            apis::describe_topic_partitions::handle(state, r, version),
+        ),
         RequestKind::JoinGroup(r) => {
             let client_id = header.client_id.as_deref().unwrap_or("");
             ResponseKind::JoinGroup(

@@ -110,6 +110,22 @@ impl BrokerState {
         Ok(log)
     }
 
+    /// Bytes of a partition's segment files (DescribeLogDirs' partition size): its open log's
+    /// size, or, for a partition no request has opened yet, the sum of its files, read without
+    /// opening the log (an open would recover it and mark it in use just to be measured).
+    pub fn partition_size(&self, meta: &TopicMetadata, partition: i32) -> Result<u64> {
+        let open = {
+            let logs = self.inner.logs.lock().unwrap_or_else(|e| e.into_inner());
+            logs.get(&(meta.name.clone(), partition))
+                .filter(|(id, _)| *id == meta.topic_id)
+                .map(|(_, log)| log.clone())
+        };
+        match open {
+            Some(log) => log.size_in_bytes(),
+            None => self.inner.engine.partition_size(meta, partition),
+        }
+    }
+
     /// Forgets the open logs of a deleted topic (its producer state went with its files).
     pub fn forget_topic(&self, topic: &str) {
         self.forget_logs(topic);

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::args::{CommonArgs, parse_key_value};
 use super::usage;
-use crate::client::{Admin, TopicDescription};
+use crate::client::{Admin, PartitionSizes, TopicDescription};
 use crate::error::Error;
 use crate::output::{Format, print};
 
@@ -16,10 +16,15 @@ use crate::output::{Format, print};
 const AFTER_HELP: &str = "\
 Exactly one of --list, --describe, --create, --alter or --delete is required.
 
+With --output table or json, --describe adds each partition's size on disk (SIZE, size),
+read from the log files of the data dir; against a cluster (--bootstrap-server, or a
+server-start serving the data dir) it is left empty (null in JSON), because librdkafka cannot
+ask a broker for it (DescribeLogDirs).
+
 Examples:
   topics --create --topic quickstart-events --partitions 3
-  topics --describe --topic quickstart-events
-  topics --list --output json";
+  topics --describe --topic quickstart-events --output table
+  topics --alter --topic quickstart-events --config cleanup.policy=compact";
 
 /// Create, delete, describe, or change a topic.
 #[derive(Debug, Parser)]
@@ -28,13 +33,15 @@ pub struct TopicsArgs {
     /// List all available topics.
     #[arg(long)]
     pub list: bool,
-    /// List details for the given topics.
+    /// List details for the given topics (with --output table or json, also each partition's
+    /// size on disk).
     #[arg(long)]
     pub describe: bool,
     /// Create a new topic.
     #[arg(long)]
     pub create: bool,
-    /// Alter the number of partitions of a topic.
+    /// Alter the number of partitions of a topic, or its configs (--config, --delete-config;
+    /// Kafka's tool leaves configs to kafka-configs).
     #[arg(long)]
     pub alter: bool,
     /// Delete a topic.
@@ -51,9 +58,14 @@ pub struct TopicsArgs {
     /// The replication factor for each partition. Only 1 is possible on a single node.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub replication_factor: Option<i16>,
-    /// A topic configuration override, name=value; repeatable.
+    /// A topic configuration override, name=value, for the topic being created or altered;
+    /// repeatable.
     #[arg(long, value_name = "NAME=VALUE", value_parser = parse_key_value)]
     pub config: Vec<(String, String)>,
+    /// With --alter: a topic configuration override to remove (back to the default);
+    /// repeatable. (Kafka 4's tool ignores this flag.)
+    #[arg(long, value_name = "NAME")]
+    pub delete_config: Vec<String>,
     /// With --alter, --describe or --delete: only act if the topic exists.
     #[arg(long)]
     pub if_exists: bool,
@@ -169,7 +181,13 @@ pub fn describe_text(t: &TopicDescription, lines: DescribeLines) -> String {
     out
 }
 
-fn describe_json(t: &TopicDescription) -> String {
+/// A partition's size on disk, if the backend could tell.
+fn size_of(sizes: Option<&PartitionSizes>, topic: &str, partition: i32) -> Option<u64> {
+    sizes.and_then(|s| s.get(&(topic.to_string(), partition)).copied())
+}
+
+/// One JSON object per topic; `size` is each partition's bytes on disk, null when unknown.
+fn describe_json(t: &TopicDescription, sizes: Option<&PartitionSizes>) -> String {
     let v = json!({
         "topic": t.name,
         "topic_id": t.topic_id,
@@ -178,18 +196,21 @@ fn describe_json(t: &TopicDescription) -> String {
         "configs": t.configs,
         "partitions": t.partitions.iter().map(|p| json!({
             "partition": p.partition, "leader": p.leader, "replicas": p.replicas, "isr": p.isr,
+            "size": size_of(sizes, &t.name, p.partition),
         })).collect::<Vec<_>>(),
     });
     format!("{v}\n")
 }
 
-fn describe_table(topics: &[TopicDescription]) -> String {
+/// One row per partition; SIZE in binary units (KiB, MiB, ...), `-` when unknown.
+fn describe_table(topics: &[TopicDescription], sizes: Option<&PartitionSizes>) -> String {
     let mut rows = crate::output::Rows::new(&[
         "TOPIC",
         "PARTITION",
         "LEADER",
         "REPLICAS",
         "ISR",
+        "SIZE",
         "TOPIC-ID",
         "CONFIGS",
     ]);
@@ -202,6 +223,7 @@ fn describe_table(topics: &[TopicDescription]) -> String {
                 Some(p.leader.to_string()),
                 Some(ids(&p.replicas)),
                 Some(ids(&p.isr)),
+                size_of(sizes, &t.name, p.partition).map(crate::output::human_bytes),
                 Some(t.topic_id.clone()),
                 Some(configs.clone()),
             ]);
@@ -238,16 +260,32 @@ pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
     if args.replication_factor.is_some() && !args.create {
         return usage("Option \"[replication-factor]\" can only be used with \"[create]\"");
     }
-    if args.alter && args.partitions.is_none() {
+    if args.alter
+        && args.partitions.is_none()
+        && args.config.is_empty()
+        && args.delete_config.is_empty()
+    {
         return usage(
-            "--alter needs --partitions N (configs are changed with --config only at --create)",
+            "Missing required argument \"[partitions]\" (or --config NAME=VALUE / --delete-config NAME to change configs)",
         );
     }
     if args.yes && !args.delete {
         return usage("Option \"[yes]\" can only be used with \"[delete]\"");
     }
-    if !args.config.is_empty() && !args.create {
-        return usage("Option \"[config]\" can only be used with \"[create]\"");
+    if !(args.config.is_empty() || args.create || args.alter) {
+        return usage("Option \"[config]\" can only be used with \"[create]\" or \"[alter]\"");
+    }
+    if !args.delete_config.is_empty() && !args.alter {
+        return usage("Option \"[delete-config]\" can only be used with \"[alter]\"");
+    }
+    if let Some(k) = args
+        .delete_config
+        .iter()
+        .find(|k| args.config.iter().any(|(set, _)| set == *k))
+    {
+        return usage(format!(
+            "Config '{k}' is both set with --config and removed with --delete-config"
+        ));
     }
     // Leaked on purpose: the process ends when the tool returns, and destroying a librdkafka
     // client first joins its threads, about 100 ms of nothing.
@@ -349,22 +387,54 @@ fn execute(admin: &dyn Admin, args: &TopicsArgs) -> anyhow::Result<()> {
                 t.partitions.retain(|p| p.leader < 0);
             }
         }
+        // Kafka's layout has no sizes: asked for only where they are shown.
+        let sizes = match format {
+            Format::Text => None,
+            Format::Json | Format::Table => {
+                let names: Vec<String> = described.iter().map(|t| t.name.clone()).collect();
+                admin.partition_sizes(&names)?
+            }
+        };
         let out = match format {
             Format::Text => described
                 .iter()
                 .map(|t| describe_text(t, lines))
                 .collect::<String>(),
-            Format::Json => described.iter().map(describe_json).collect(),
-            Format::Table => describe_table(&described),
+            Format::Json => described
+                .iter()
+                .map(|t| describe_json(t, sizes.as_ref()))
+                .collect(),
+            Format::Table => describe_table(&described, sizes.as_ref()),
         };
         print(&out)?;
     } else if args.alter {
-        let count = args.partitions.unwrap_or_default();
-        for t in &topics {
-            admin.create_partitions(t, count).map_err(as_expected)?;
-        }
+        alter(admin, args, &topics)?;
     } else if args.delete {
         delete(admin, args, &topics)?;
+    }
+    Ok(())
+}
+
+/// `--alter`: configs first (the backend checks them all before it writes any, so a bad one
+/// changes nothing), then the partition count. Kafka's alter prints nothing; a config change
+/// says so as `kafka-configs --alter` does.
+fn alter(admin: &dyn Admin, args: &TopicsArgs, topics: &[String]) -> anyhow::Result<()> {
+    let set: BTreeMap<String, String> = args.config.iter().cloned().collect();
+    let configs = !set.is_empty() || !args.delete_config.is_empty();
+    for t in topics {
+        if configs {
+            admin
+                .alter_topic_configs(t, &set, &args.delete_config)
+                .map_err(as_expected)?;
+            let msg = match args.common.output {
+                Format::Json => format!("{}\n", json!({"altered": t})),
+                _ => format!("Completed updating config for topic {t}.\n"),
+            };
+            print(&msg)?;
+        }
+        if let Some(count) = args.partitions {
+            admin.create_partitions(t, count).map_err(as_expected)?;
+        }
     }
     Ok(())
 }

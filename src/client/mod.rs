@@ -22,6 +22,10 @@ pub type TopicPartition = (String, i32);
 /// Per-partition outcomes of an operation on several partitions.
 pub type PartitionResults = Vec<(TopicPartition, Result<()>)>;
 
+/// Bytes each partition's log holds on disk, by topic and partition (Kafka's DescribeLogDirs
+/// `partition_size`).
+pub type PartitionSizes = BTreeMap<TopicPartition, u64>;
+
 /// A topic as `topics --describe` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicDescription {
@@ -109,6 +113,19 @@ pub trait Admin {
     fn delete_topic(&self, name: &str) -> Result<()>;
     /// Raises the partition count of a topic.
     fn create_partitions(&self, name: &str, count: i32) -> Result<()>;
+    /// Sets config overrides of a topic and removes others (back to the default), leaving the
+    /// rest as they are (Kafka's IncrementalAlterConfigs, not the AlterConfigs that replaces
+    /// them all). Names and values are checked as at creation; nothing changes if one is bad.
+    fn alter_topic_configs(
+        &self,
+        name: &str,
+        set: &BTreeMap<String, String>,
+        delete: &[String],
+    ) -> Result<()>;
+    /// The size of every partition of the named topics, from their segment files; `None` when
+    /// the backend cannot tell (librdkafka has no DescribeLogDirs). A topic deleted meanwhile
+    /// is left out.
+    fn partition_sizes(&self, names: &[String]) -> Result<Option<PartitionSizes>>;
     /// Looks up an offset of a partition.
     fn list_offset(&self, topic: &str, partition: i32, spec: OffsetSpec) -> Result<i64>;
     /// Group ids, sorted, with their states.

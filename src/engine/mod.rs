@@ -634,6 +634,38 @@ impl Engine {
         LogConfig::from_overrides(&merged)
     }
 
+    /// Bytes of one partition's segment (`.log`) files, as Kafka counts a log's size, read from
+    /// the directory without opening the log: measuring never recovers, locks or marks it. A
+    /// missing directory (a crash took it; the next open makes it again) or a segment deleted
+    /// while it is counted adds nothing.
+    ///
+    /// # Errors
+    /// `UnknownPartition` for a partition the topic does not have; `Io` when the directory
+    /// cannot be read.
+    pub fn partition_size(&self, meta: &TopicMetadata, partition: i32) -> Result<u64> {
+        use crate::log::segment;
+        if partition < 0 || partition >= meta.partitions {
+            return Err(Error::UnknownPartition {
+                topic: meta.name.clone(),
+                partition,
+            });
+        }
+        let dir = self.partition_dir(&meta.name, partition);
+        if !dir.exists() {
+            return Ok(0);
+        }
+        let mut total = 0;
+        for base in segment::list_segments(&dir)? {
+            let path = dir.join(segment::file_name(base, "log"));
+            match std::fs::metadata(&path) {
+                Ok(m) => total += m.len(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(path, e)),
+            }
+        }
+        Ok(total)
+    }
+
     /// Opens one partition's log with the topic's config.
     pub fn open_partition(
         &self,

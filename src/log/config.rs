@@ -149,12 +149,20 @@ const DEFS: &[ConfigDef] = &[
     },
 ];
 
+/// Checks that `name` is a topic config Kafka knows (one to remove, say), in Kafka's words.
+pub fn validate_name(name: &str) -> Result<()> {
+    find(name).map(|_| ())
+}
+
+fn find(name: &str) -> Result<&'static ConfigDef> {
+    DEFS.iter()
+        .find(|d| d.name == name)
+        .ok_or_else(|| Error::InvalidConfig(format!("Unknown topic config name: {name}")))
+}
+
 /// Checks one `name=value` topic config against Kafka's rules.
 pub fn validate_entry(name: &str, value: &str) -> Result<()> {
-    let def = DEFS
-        .iter()
-        .find(|d| d.name == name)
-        .ok_or_else(|| Error::InvalidConfig(format!("Unknown topic config name: {name}")))?;
+    let def = find(name)?;
     let bad = |why: &str| {
         Error::InvalidConfig(format!(
             "Invalid value {value} for configuration {name}: {why}"

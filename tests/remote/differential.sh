@@ -17,7 +17,8 @@
 #   - every remaining action, its effect checked with Kafka's tools: --reset-offsets --execute
 #     in every mode (plan and clamp warnings compared with Kafka's --dry-run), refused for a
 #     live group; --delete-offsets and --delete (twin groups, one per tool);
-#     topics --alter --partitions (and its errors), --delete
+#     topics --alter --partitions (and its errors), --alter --config/--delete-config (which
+#     Kafka's tool refuses; Kafka's describe shows ours took effect), --delete
 # Prints `PASS differential.<name>` or `FAIL differential.<name>: why` (then the diff, indented)
 # per check and exits non-zero if any failed. Binaries from $STREAMLOG_BIN_DIR, else
 # target/debug (cargo build --bins). Needs java 17+ and mvn (first fetch of Kafka's jars).
@@ -443,10 +444,17 @@ for n in 3 2; do
     [[ $(rc "alter-$n" o) == 1 && -s $w/alter-$n.k.msg ]] && diff -q "$w/alter-$n.o.msg" "$w/alter-$n.k.msg" >/dev/null
     check "alter-error-$n" $? "ours: $(cat "$w/alter-$n.o.err"); Kafka's: $(cat "$w/alter-$n.k.msg")"
 done
-# Configs are not altered with topics (Kafka points to kafka-configs); both refuse.
-both alter-config topics --alter --topic dif-one --partitions 4 --config retention.ms=1
-[[ $(rc alter-config o) != 0 && $(rc alter-config k) != 0 ]]
-check alter-config-refused $? "ours exited $(rc alter-config o), Kafka's $(rc alter-config k)"
+# Kafka's tool refuses --config with --alter (it points to kafka-configs); ours changes the
+# configs (IncrementalAlterConfigs) and the partition count, which Kafka's describe then shows.
+both alter-config topics --alter --topic dif-one --partitions 4 --config retention.ms=1000
+theirs alter-config-after topics --describe --topic dif-one
+[[ $(rc alter-config k) != 0 && $(rc alter-config o) == 0 ]] &&
+    grep -q $'PartitionCount: 4\t.*Configs: .*retention.ms=1000' "$w/alter-config-after.k.out"
+check alter-config $? "ours exited $(rc alter-config o): $(cat "$w/alter-config.o.err"); Kafka's describe: $(head -1 "$w/alter-config-after.k.out")"
+ours alter-delete-config topics --alter --topic dif-one --delete-config retention.ms
+theirs alter-delete-config-after topics --describe --topic dif-one
+[[ $(rc alter-delete-config o) == 0 ]] && ! grep -q 'retention.ms=' "$w/alter-delete-config-after.k.out"
+check alter-delete-config $? "ours exited $(rc alter-delete-config o): $(cat "$w/alter-delete-config.o.err"); Kafka's describe: $(head -1 "$w/alter-delete-config-after.k.out")"
 
 ours delete-topic topics --delete --topic 'dif-o.e'
 theirs delete-topic topics --delete --topic dif-kafka

@@ -135,11 +135,7 @@ fn alter_topic(
         crate::log::config::validate_entry(k, v)?;
     }
     for k in &delete {
-        if crate::log::config::default_of(k).is_none() {
-            return Err(Error::InvalidConfig(format!(
-                "Unknown topic config name: {k}"
-            )));
-        }
+        crate::log::config::validate_name(k)?;
     }
     if validate_only {
         return Ok(());

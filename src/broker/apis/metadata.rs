@@ -14,8 +14,31 @@ use super::super::state::BrokerState;
 use super::{code, topic_name};
 use crate::engine::TopicMetadata;
 
-fn described(state: &BrokerState, t: &TopicMetadata, version: i16) -> MetadataResponseTopic {
+/// Who holds a partition, as Metadata and DescribeTopicPartitions both report it.
+pub struct Placement {
+    /// The leader: this node.
+    pub leader: BrokerId,
+    /// The leader epoch: 0, as a single node never hands leadership on.
+    pub leader_epoch: i32,
+    /// Replicas: this node alone.
+    pub replicas: Vec<BrokerId>,
+    /// In-sync replicas: this node, always in sync with itself.
+    pub isr: Vec<BrokerId>,
+}
+
+/// Where every partition of this one-node broker lives (the same for each partition; one
+/// function so the two APIs that describe partitions cannot disagree).
+pub fn placement(state: &BrokerState) -> Placement {
     let node = BrokerId(state.config().node_id);
+    Placement {
+        leader: node,
+        leader_epoch: 0,
+        replicas: vec![node],
+        isr: vec![node],
+    }
+}
+
+fn described(state: &BrokerState, t: &TopicMetadata, version: i16) -> MetadataResponseTopic {
     let mut topic = MetadataResponseTopic::default();
     topic.name = Some(topic_name(&t.name));
     if version >= 10 {
@@ -24,14 +47,15 @@ fn described(state: &BrokerState, t: &TopicMetadata, version: i16) -> MetadataRe
     topic.is_internal = version >= 1 && t.is_internal();
     topic.partitions = (0..t.partitions)
         .map(|p| {
+            let at = placement(state);
             let mut part = MetadataResponsePartition::default();
             part.partition_index = p;
-            part.leader_id = node;
+            part.leader_id = at.leader;
             if version >= 7 {
-                part.leader_epoch = 0;
+                part.leader_epoch = at.leader_epoch;
             }
-            part.replica_nodes = vec![node];
-            part.isr_nodes = vec![node];
+            part.replica_nodes = at.replicas;
+            part.isr_nodes = at.isr;
             part
         })
         .collect();

@@ -12,6 +12,8 @@ pub mod delete_topics;
 pub mod describe_client_quotas;
 pub mod describe_cluster;
 pub mod describe_groups;
+pub mod describe_log_dirs;
+pub mod describe_topic_partitions;
 pub mod describe_user_scram_credentials;
 pub mod fetch;
 pub mod find_coordinator;
@@ -50,6 +52,10 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::CreatePartitions, 0, 3),
     (ApiKey::IncrementalAlterConfigs, 0, 1),
     (ApiKey::DescribeCluster, 0, 1),
+    // v0 left Kafka in 4.0 (KIP-896), as it left the codec.
+    (ApiKey::DescribeLogDirs, 1, 4),
+    // What the Java admin client's describeTopics uses since Kafka 3.8.
+    (ApiKey::DescribeTopicPartitions, 0, 0),
     // The classic consumer group protocol (broker::coordinator).
     (ApiKey::JoinGroup, 0, 9),
     (ApiKey::SyncGroup, 0, 5),

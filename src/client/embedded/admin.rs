@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::super::{
     Admin, GroupDescription, MemberDescription, OffsetSpec, PartitionDescription, PartitionResults,
-    TopicDescription,
+    PartitionSizes, TopicDescription,
 };
 use crate::engine::group::range_assign;
 use crate::engine::{Engine, GroupState, Subscription};
@@ -123,6 +123,43 @@ impl Admin for EmbeddedAdmin {
 
     fn create_partitions(&self, name: &str, count: i32) -> Result<()> {
         self.engine.create_partitions(name, count).map(|_| ())
+    }
+
+    fn alter_topic_configs(
+        &self,
+        name: &str,
+        set: &BTreeMap<String, String>,
+        delete: &[String],
+    ) -> Result<()> {
+        // Every name checked before anything is written (the engine checks only the values
+        // it sets), so a bad --delete-config leaves the --config ones undone too.
+        for k in delete {
+            crate::log::config::validate_name(k)?;
+        }
+        for (k, v) in set {
+            crate::log::config::validate_entry(k, v)?;
+        }
+        self.engine
+            .alter_topic_configs(name, set, delete)
+            .map(|_| ())
+    }
+
+    fn partition_sizes(&self, names: &[String]) -> Result<Option<PartitionSizes>> {
+        let mut sizes = PartitionSizes::new();
+        for name in names {
+            let meta = match self.engine.topic(name) {
+                Ok(meta) => meta,
+                Err(Error::UnknownTopic(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            for p in 0..meta.partitions {
+                sizes.insert(
+                    (meta.name.clone(), p),
+                    self.engine.partition_size(&meta, p)?,
+                );
+            }
+        }
+        Ok(Some(sizes))
     }
 
     fn list_offset(&self, topic: &str, partition: i32, spec: OffsetSpec) -> Result<i64> {

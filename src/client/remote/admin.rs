@@ -10,7 +10,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::super::{
     Admin, GroupDescription, MemberDescription, OffsetSpec, PartitionDescription, PartitionResults,
-    TopicDescription,
+    PartitionSizes, TopicDescription,
 };
 use super::{RemoteConfig, TIMEOUT, Watched, code_error, kafka_error, metadata_watched, native};
 use crate::error::{Error, Result};
@@ -204,6 +204,21 @@ impl Admin for RemoteAdmin {
 
     fn create_partitions(&self, name: &str, count: i32) -> Result<()> {
         native::create_partitions(self.admin()?, TIMEOUT, name, count.max(0) as usize)
+    }
+
+    fn alter_topic_configs(
+        &self,
+        name: &str,
+        set: &BTreeMap<String, String>,
+        delete: &[String],
+    ) -> Result<()> {
+        let set: Vec<(String, String)> = set.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        native::alter_topic_configs(self.admin()?, TIMEOUT, name, &set, delete)
+    }
+
+    /// librdkafka (2.12) has no DescribeLogDirs, so a remote cluster's sizes are unknown.
+    fn partition_sizes(&self, _names: &[String]) -> Result<Option<PartitionSizes>> {
+        Ok(None)
     }
 
     fn list_offset(&self, topic: &str, partition: i32, spec: OffsetSpec) -> Result<i64> {

@@ -3,7 +3,7 @@
 //! DescribeTopics (topic ids), DescribeConsumerGroups (coordinator, members and their
 //! assignments), ListConsumerGroupOffsets, DeleteConsumerGroupOffsets, and CreateTopics,
 //! CreatePartitions and DeleteTopics with the broker's error text ("Topic already has 3
-//! partition(s).").
+//! partition(s)."), and IncrementalAlterConfigs (rdkafka has only the legacy AlterConfigs).
 //!
 //! Each call runs synchronously on a queue of its own. Every librdkafka object made here is
 //! owned by a guard that frees it, and everything read from a result is copied into owned Rust
@@ -490,6 +490,104 @@ pub fn delete_topic(
         },
         &mut objects,
     )
+}
+
+/// An error object librdkafka hands over to the caller; freed on drop.
+struct OwnedError(*mut rd::rd_kafka_error_t);
+
+impl Drop for OwnedError {
+    fn drop(&mut self) {
+        // SAFETY: returned non-null by librdkafka as the caller's to free, freed only here.
+        unsafe { rd::rd_kafka_error_destroy(self.0) }
+    }
+}
+
+/// Sets (`set`) and removes (`delete`) config overrides of one topic with
+/// IncrementalAlterConfigs: rdkafka wraps only the legacy AlterConfigs, which replaces every
+/// override the topic has with the ones sent. The broker checks names and values; its message
+/// is the error's.
+pub fn alter_topic_configs(
+    admin: &AdminClient<DefaultClientContext>,
+    timeout: Duration,
+    name: &str,
+    set: &[(String, String)],
+    delete: &[String],
+) -> Result<()> {
+    use rd::rd_kafka_AlterConfigOpType_t as Op;
+    let cname = c_string(name)?;
+    // SAFETY: a valid name, which librdkafka copies.
+    let resource = unsafe {
+        rd::rd_kafka_ConfigResource_new(
+            rd::rd_kafka_ResourceType_t::RD_KAFKA_RESOURCE_TOPIC,
+            cname.as_ptr(),
+        )
+    };
+    if resource.is_null() {
+        return Err(Error::Remote(format!("{name}: cannot alter configs")));
+    }
+    let mut resources = Objects {
+        items: vec![resource],
+        destroy: rd::rd_kafka_ConfigResource_destroy,
+    };
+    let ops = set
+        .iter()
+        .map(|(k, v)| (k, Some(v), Op::RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET))
+        .chain(
+            delete
+                .iter()
+                .map(|k| (k, None, Op::RD_KAFKA_ALTER_CONFIG_OP_TYPE_DELETE)),
+        );
+    for (k, v, op) in ops {
+        let ck = c_string(k)?;
+        let cv = v.map(|v| c_string(v)).transpose()?;
+        let value = cv.as_ref().map_or(ptr::null(), |c| c.as_ptr());
+        // SAFETY: a valid resource and strings (or null for a deletion) that librdkafka copies.
+        let err = unsafe {
+            rd::rd_kafka_ConfigResource_add_incremental_config(resource, ck.as_ptr(), op, value)
+        };
+        if !err.is_null() {
+            let err = OwnedError(err);
+            // SAFETY: a valid error; its string lives as long as it and is copied.
+            let msg = unsafe { text(rd::rd_kafka_error_string(err.0)) };
+            return Err(Error::InvalidConfig(msg));
+        }
+    }
+    let event = request(
+        admin,
+        rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS,
+        timeout,
+        name,
+        |rk, options, queue| {
+            // SAFETY: valid handle, resources, options and queue; the resources are copied.
+            unsafe {
+                rd::rd_kafka_IncrementalAlterConfigs(
+                    rk,
+                    resources.items.as_mut_ptr(),
+                    resources.items.len(),
+                    options,
+                    queue,
+                )
+            }
+        },
+    )?;
+    // SAFETY: an IncrementalAlterConfigs result event; the resources and their strings live
+    // as long as it and are copied before it is freed.
+    unsafe {
+        let res = rd::rd_kafka_event_IncrementalAlterConfigs_result(event.0);
+        if res.is_null() {
+            return Err(Error::Remote(format!("{name}: unexpected admin result")));
+        }
+        let mut n = 0;
+        let results = rd::rd_kafka_IncrementalAlterConfigs_result_resources(res, &mut n);
+        for &r in array(results, n) {
+            let code = rd::rd_kafka_ConfigResource_error(r);
+            if code != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                let f = Failure::new(code, text(rd::rd_kafka_ConfigResource_error_string(r)));
+                return Err(f.into_error(name));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A topic id as Kafka prints it (URL-safe base64 without padding) from librdkafka's form
