@@ -513,3 +513,45 @@ fn a_corrupt_segment_stops_the_cleaner_for_its_partition_only() {
     );
     assert!(log.contains("damaged"), "{log}");
 }
+
+/// `topics --alter --config cleanup.policy=delete` turns a compacted topic back into a plain
+/// one: keyless records are taken again, retention deletes old segments, the cleaner leaves it.
+#[test]
+fn a_topic_switched_from_compact_back_to_delete() {
+    let c = Cluster::new();
+    let mut args = COMPACT.to_vec();
+    args.extend(["--config", "segment.bytes=4096"]);
+    c.create_topic("t", 1, &args);
+    let data = c.data_dir().to_str().unwrap().to_string();
+    let dd = ["--data-dir", data.as_str(), "--topic", "t"];
+    let (ok, err) = produce(&dd, &keyed(2000, 20, "compacted"));
+    assert!(ok, "{err}");
+    c.produce_with("t", &["keyless"], &[]).failure();
+    c.topics(&[
+        "--alter",
+        "--topic",
+        "t",
+        "--config",
+        "cleanup.policy=delete",
+        "--config",
+        "retention.bytes=8192",
+    ])
+    .success();
+    c.topics(&["--describe", "--topic", "t"])
+        .success()
+        .stdout_has("cleanup.policy=delete");
+    let cleaned_to = checkpoint(c.data_dir(), "t", 0);
+    let lines: Vec<String> = (0..3000).map(|i| format!("plain-{i}")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    c.produce("t", &refs);
+    let got = read_back(&dd);
+    // Retention trimmed the log to about retention.bytes, from the front.
+    let first = got.first().unwrap().0;
+    assert!(first > 2000, "old segments deleted: first offset {first}");
+    assert_eq!(got.last().unwrap().2, "plain-2999");
+    assert_eq!(
+        checkpoint(c.data_dir(), "t", 0),
+        cleaned_to,
+        "no more cleaning"
+    );
+}

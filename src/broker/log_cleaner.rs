@@ -5,9 +5,10 @@
 //!
 //! A partition whose cleaning fails (a corrupt segment) is set aside as uncleanable with one
 //! logged error, as Kafka does; it stays readable and writable, and the other partitions go on
-//! being cleaned. A tombstone's delete horizon passing makes its partition due again.
+//! being cleaned. As in Kafka 4.4, a tombstone whose delete horizon has passed goes at the next
+//! pass the log's dirty ratio or lag calls for, not on a pass of its own.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -29,8 +30,6 @@ pub struct LogCleaner {
 struct ThreadState {
     /// Partitions set aside after a failed cleaning.
     uncleanable: HashSet<(String, i32)>,
-    /// The latest delete horizon stamped in each partition, to clean again once it passes.
-    horizons: HashMap<(String, i32), i64>,
 }
 
 impl LogCleaner {
@@ -133,16 +132,8 @@ fn clean_one(
             return false;
         }
     };
-    let now = now_ms();
-    let force = mine.horizons.get(key).is_some_and(|&h| h >= 0 && h <= now);
-    match log.clean(map, now, force, stop) {
+    match log.clean(map, now_ms(), false, stop) {
         Ok(Ok(stats)) => {
-            if stats.latest_delete_horizon >= 0 {
-                mine.horizons
-                    .insert(key.clone(), stats.latest_delete_horizon);
-            } else if force {
-                mine.horizons.remove(key);
-            }
             let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
             tracing::info!(
                 "Log cleaner thread {id} cleaned log {topic}-{partition} (dirty section = [{}, {}])\n\t\

@@ -13,8 +13,9 @@ use xxhash_rust::xxh3::xxh3_128;
 pub const BYTES_PER_ENTRY: usize = 24;
 /// Kafka's default `log.cleaner.io.buffer.load.factor`.
 pub const LOAD_FACTOR: f64 = 0.9;
-/// An empty slot's offset.
-const EMPTY: i64 = -1;
+/// An empty slot: offsets are stored plus one, so a new map is all zeros (pages the kernel
+/// hands out lazily: an idle cleaner's map costs no memory until it is used).
+const EMPTY: i64 = 0;
 
 /// Key hash → latest offset.
 pub struct OffsetMap {
@@ -59,7 +60,9 @@ impl OffsetMap {
 
     /// Empties the map for the next log.
     pub fn clear(&mut self) {
-        self.offsets.fill(EMPTY);
+        if self.entries > 0 {
+            self.offsets.fill(EMPTY);
+        }
         self.entries = 0;
         self.latest_offset = -1;
     }
@@ -85,12 +88,12 @@ impl OffsetMap {
         loop {
             if self.offsets[i] == EMPTY {
                 self.hashes[i] = hash;
-                self.offsets[i] = offset;
+                self.offsets[i] = offset + 1;
                 self.entries += 1;
                 break;
             }
             if self.hashes[i] == hash {
-                self.offsets[i] = offset;
+                self.offsets[i] = offset + 1;
                 break;
             }
             i = if i + 1 == self.slots() { 0 } else { i + 1 };
@@ -105,14 +108,14 @@ impl OffsetMap {
         for _ in 0..self.slots() {
             let o = self.offsets[i];
             if o == EMPTY {
-                return EMPTY;
+                return -1;
             }
             if self.hashes[i] == hash {
-                return o;
+                return o - 1;
             }
             i = if i + 1 == self.slots() { 0 } else { i + 1 };
         }
-        EMPTY
+        -1
     }
 }
 
