@@ -92,6 +92,7 @@ fn partitions(state: &BrokerState, id: usize, n: usize) -> Vec<(String, i32)> {
 }
 
 fn run(id: usize, n: usize, memory: usize, state: &BrokerState, stop: &AtomicBool) {
+    crate::log::cleaner::run_in_background_priority();
     let mut map = OffsetMap::new(memory);
     let mut mine = ThreadState::default();
     let backoff = state.config().cleaner_backoff;

@@ -62,6 +62,18 @@ pub const EMBEDDED_DEDUPE_BUFFER: usize = 16 * 1024 * 1024;
 /// How many bytes of output are gathered before a write.
 const WRITE_CHUNK: usize = 1 << 20;
 
+/// Gives the calling thread the lowest CPU priority (nice 19), so that cleaning, which is
+/// background work, yields the cores to producers and consumers when they are busy (Linux
+/// keeps a nice value per thread).
+pub fn run_in_background_priority() {
+    // SAFETY: setpriority takes no pointers; on Linux PRIO_PROCESS with who = 0 changes only
+    // the calling thread's nice value, and a failure (not permitted) leaves it as it was.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) };
+    if rc != 0 {
+        tracing::debug!("cannot lower the cleaner thread's priority");
+    }
+}
+
 /// What one pass did.
 #[derive(Debug, Clone, Default)]
 pub struct CleanStats {
@@ -245,22 +257,23 @@ pub fn clean(
             if !h.is_control() {
                 let section = records::records_section(bytes, h)
                     .map_err(|reason| corrupt(&path, h, reason))?;
-                let mut keys: Vec<(i64, &[u8])> = Vec::new();
                 records::for_each_record(&section, h.records_count, |r| {
-                    if let Some(k) = r.key {
-                        keys.push((h.base_offset + r.offset_delta as i64, k));
+                    let offset = h.base_offset + r.offset_delta as i64;
+                    if let Some(key) = r.key
+                        && offset >= first_dirty
+                        && !full
+                    {
+                        if map.is_full() {
+                            full = true;
+                        } else {
+                            map.put(key, offset);
+                        }
                     }
                 })
                 .map_err(|reason| corrupt(&path, h, reason))?;
-                for (offset, key) in keys {
-                    if offset < first_dirty {
-                        continue;
-                    }
-                    if map.is_full() {
-                        full = true;
-                        return Ok(());
-                    }
-                    map.put(key, offset);
+                if full {
+                    // The map stops at the last whole batch it took.
+                    return Ok(());
                 }
             }
             map.update_latest_offset(h.last_offset());
@@ -915,8 +928,9 @@ mod tests {
             .collect();
         let base = group[0];
 
-        // Each step of the swap, as files: (name, what to do).
-        type Step = fn(&Path, &Path, i64, &[i64]);
+        /// (case, files copied from the cleaned log as (from, to), delete the group's other
+        /// segments, the new log expected).
+        type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, bool, bool);
         let put = |src: &Path, dst: &Path, base: i64, from: &str, to: &str| {
             std::fs::copy(
                 src.join(segment::file_name(base, from)),
@@ -924,8 +938,7 @@ mod tests {
             )
             .unwrap();
         };
-        let cases: Vec<(&str, Vec<(&str, &str)>, bool, bool)> = vec![
-            // (case, files copied from the cleaned log, delete the group's other segments, new?)
+        let cases: Vec<Case> = vec![
             (
                 "cleaned, not committed",
                 vec![("log", "log.cleaned"), ("index", "index.cleaned")],
@@ -964,7 +977,6 @@ mod tests {
             ),
             ("index swap lost", vec![("log", "log.swap")], true, true),
         ];
-        let _: Option<Step> = None;
         for (i, (case, files, delete_others, new)) in cases.into_iter().enumerate() {
             let crash = dir.path().join(format!("crash{i}")).join("t-0");
             copy_dir(&before_dir, &crash);

@@ -2,8 +2,9 @@
 //! `SkimpyOffsetMap`): a fixed block of memory sized by `log.cleaner.dedupe.buffer.size`,
 //! allocated once, so cleaning any log never takes more.
 //!
-//! Each slot holds a 128-bit hash of a key (16 bytes) and an offset (8 bytes), 24 bytes like
-//! Kafka's MD5-keyed map; slots are probed linearly. The map is "full" at the load factor
+//! Each slot holds a 128-bit hash of a key (16 bytes) and an offset (8 bytes) side by side, 24
+//! bytes like Kafka's MD5-keyed map, so a lookup costs one cache miss; slots are probed
+//! linearly. The map is "full" at the load factor
 //! (Kafka's `log.cleaner.io.buffer.load.factor`, 0.9): the cleaner then stops mapping and
 //! cleans up to where the map reaches.
 
@@ -19,9 +20,11 @@ const EMPTY: i64 = 0;
 
 /// Key hash → latest offset.
 pub struct OffsetMap {
-    hashes: Vec<u128>,
-    offsets: Vec<i64>,
+    /// [hash low, hash high, offset + 1] per slot.
+    slots: Vec<[u64; 3]>,
     entries: usize,
+    /// Keys it takes before it is full (the load factor of the slots).
+    capacity: usize,
     /// The largest offset put (or declared mapped), -1 when empty.
     latest_offset: i64,
 }
@@ -31,16 +34,16 @@ impl OffsetMap {
     pub fn new(memory: usize) -> Self {
         let slots = (memory / BYTES_PER_ENTRY).max(2);
         OffsetMap {
-            hashes: vec![0; slots],
-            offsets: vec![EMPTY; slots],
+            slots: vec![[0; 3]; slots],
             entries: 0,
+            capacity: ((slots as f64 * LOAD_FACTOR) as usize).max(1),
             latest_offset: -1,
         }
     }
 
     /// Number of slots.
     pub fn slots(&self) -> usize {
-        self.offsets.len()
+        self.slots.len()
     }
 
     /// Number of distinct keys held.
@@ -55,13 +58,13 @@ impl OffsetMap {
 
     /// True once the map holds as many keys as the load factor allows.
     pub fn is_full(&self) -> bool {
-        self.entries as f64 >= self.slots() as f64 * LOAD_FACTOR
+        self.entries >= self.capacity
     }
 
     /// Empties the map for the next log.
     pub fn clear(&mut self) {
         if self.entries > 0 {
-            self.offsets.fill(EMPTY);
+            self.slots.fill([0; 3]);
         }
         self.entries = 0;
         self.latest_offset = -1;
@@ -84,19 +87,21 @@ impl OffsetMap {
     /// Records `offset` as the latest for `key`.
     pub fn put(&mut self, key: &[u8], offset: i64) {
         let hash = xxh3_128(key);
+        let (lo, hi) = (hash as u64, (hash >> 64) as u64);
+        let stored = (offset + 1) as u64;
         let mut i = self.slot_of(hash);
         loop {
-            if self.offsets[i] == EMPTY {
-                self.hashes[i] = hash;
-                self.offsets[i] = offset + 1;
+            let slot = &mut self.slots[i];
+            if slot[2] == EMPTY as u64 {
+                *slot = [lo, hi, stored];
                 self.entries += 1;
                 break;
             }
-            if self.hashes[i] == hash {
-                self.offsets[i] = offset + 1;
+            if slot[0] == lo && slot[1] == hi {
+                slot[2] = stored;
                 break;
             }
-            i = if i + 1 == self.slots() { 0 } else { i + 1 };
+            i = if i + 1 == self.slots.len() { 0 } else { i + 1 };
         }
         self.latest_offset = self.latest_offset.max(offset);
     }
@@ -104,16 +109,17 @@ impl OffsetMap {
     /// The latest offset of `key`, or -1 when it is not in the map.
     pub fn get(&self, key: &[u8]) -> i64 {
         let hash = xxh3_128(key);
+        let (lo, hi) = (hash as u64, (hash >> 64) as u64);
         let mut i = self.slot_of(hash);
-        for _ in 0..self.slots() {
-            let o = self.offsets[i];
-            if o == EMPTY {
+        for _ in 0..self.slots.len() {
+            let slot = &self.slots[i];
+            if slot[2] == EMPTY as u64 {
                 return -1;
             }
-            if self.hashes[i] == hash {
-                return o - 1;
+            if slot[0] == lo && slot[1] == hi {
+                return slot[2] as i64 - 1;
             }
-            i = if i + 1 == self.slots() { 0 } else { i + 1 };
+            i = if i + 1 == self.slots.len() { 0 } else { i + 1 };
         }
         -1
     }

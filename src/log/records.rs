@@ -122,16 +122,23 @@ pub fn for_each_record<'a>(
     Ok(())
 }
 
-/// The records section of a whole batch, decompressed if the batch is compressed.
+/// The records section of a whole batch: borrowed as is, or decompressed if the batch is
+/// compressed.
 ///
 /// # Errors
 /// A description of why it cannot be decompressed.
-pub fn records_section(batch: &[u8], header: &BatchHeader) -> Result<Bytes, String> {
+pub fn records_section<'a>(
+    batch: &'a [u8],
+    header: &BatchHeader,
+) -> Result<std::borrow::Cow<'a, [u8]>, String> {
     let raw = &batch[batch::HEADER_LEN..header.size().min(batch.len())];
+    let codec = header.attributes & COMPRESSION_MASK;
+    if codec == 0 {
+        return Ok(std::borrow::Cow::Borrowed(raw));
+    }
     let mut input = Bytes::copy_from_slice(raw);
     let done = |b: &mut Bytes| -> anyhow::Result<Bytes> { Ok(b.copy_to_bytes(b.remaining())) };
-    match header.attributes & COMPRESSION_MASK {
-        0 => Ok(input),
+    let out = match codec {
         1 => cmpr::Gzip::decompress(&mut input, done),
         2 => cmpr::Snappy::decompress(&mut input, done),
         3 => cmpr::Lz4::decompress(&mut input, done),
@@ -143,7 +150,8 @@ pub fn records_section(batch: &[u8], header: &BatchHeader) -> Result<Bytes, Stri
             "cannot decompress the batch at offset {}: {e:#}",
             header.base_offset
         )
-    })
+    })?;
+    Ok(std::borrow::Cow::Owned(out.to_vec()))
 }
 
 /// True when any record of the batch has a null key (a compacted topic refuses the batch).
@@ -154,11 +162,7 @@ pub fn has_keyless_record(batch: &[u8], header: &BatchHeader) -> Result<bool, St
     if header.is_control() {
         return Ok(false);
     }
-    let section = if header.attributes & COMPRESSION_MASK == 0 {
-        Bytes::copy_from_slice(&batch[batch::HEADER_LEN..header.size().min(batch.len())])
-    } else {
-        records_section(batch, header)?
-    };
+    let section = records_section(batch, header)?;
     let mut keyless = false;
     for_each_record(&section, header.records_count, |r| {
         keyless |= r.key.is_none()

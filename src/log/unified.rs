@@ -1088,6 +1088,7 @@ impl UnifiedLog {
         let spawned = std::thread::Builder::new()
             .name(format!("cleaner-{topic}-{partition}"))
             .spawn(move || {
+                super::cleaner::run_in_background_priority();
                 let log = match UnifiedLog::open(dir, &topic, partition, config, Mode::Write) {
                     Ok(log) => log,
                     Err(e) => {
@@ -1200,8 +1201,7 @@ impl UnifiedLog {
                     }
                 }
                 let from = name(base, "log.swap");
-                std::fs::rename(&from, name(base, "log")).at(&from)?;
-                super::atomic_file::sync_dir(dir)
+                std::fs::rename(&from, name(base, "log")).at(&from)
             })();
             log.forget_segments(bases);
             if let Err(e) = swapped {
@@ -1219,6 +1219,11 @@ impl UnifiedLog {
             log.publish(w, lock)?;
             Ok(true)
         })?;
+        if done == Some(true) {
+            // Outside the lock, so appends do not wait for it: a crash before it lands is a
+            // crash during the renames, which recovery finishes from the `.swap` file.
+            super::atomic_file::sync_dir(&self.dir)?;
+        }
         Ok(done.unwrap_or(false))
     }
 
