@@ -4,7 +4,9 @@
 # (key with a null value), in one compacted partition; after each broker's cleaner has run, the
 # (offset, key, value) sequences read back with the same client (kcat) must be identical, and
 # equal to the model (the latest record of each key, tombstones included until their delete
-# horizon has passed). Checks:
+# horizon has passed). A third copy goes to an embedded data dir through our console-producer
+# (--data-dir, one run per round: the writer cleans in the background when it rolls a segment)
+# and is read back with our console-consumer; it must show the same sequence too. Checks:
 #   - setup: the topic is created on both with the same configs (our `topics`, through
 #     librdkafka): cleanup.policy=compact, segment.ms=1000 (Kafka 4.4 refuses segment.bytes below
 #     1 MiB outside its internal.segment.bytes, so segments roll by time: five rounds of records
@@ -62,6 +64,7 @@ w=$work/out
 mkdir -p "$w"
 kdir=$work/kafka
 sdata=$work/streamlog
+edata=$work/embedded
 spid=
 started=$SECONDS
 cleanup() {
@@ -144,6 +147,8 @@ for side in k s; do
         grep -q "Configs: .*$c" "$w/describe.$side.out" || ok=1
     done
 done
+timeout 45 "$tools/topics" --data-dir "$edata" --create --topic $topic --partitions 1 \
+    --replication-factor 1 "${configs[@]}" >"$w/create.e.out" 2>&1 || ok=1
 [[ $ok == 0 ]] || { cat "$w"/create.* "$w"/describe.* >"$w/create.all"; abort setup "topic creation" "$w/create.all"; }
 pass setup
 
@@ -166,6 +171,13 @@ produce() { # LINES...: one round, "key:value" or "key:" (tombstone)
                 "$w/produce.$side.err"
         fi
     done
+    # The embedded copy: a tombstone is the null marker.
+    sed 's/:$/:NULL/' "$work/round" >"$work/round.e"
+    if ! timeout 30 "$tools/console-producer" --data-dir "$edata" --topic $topic \
+        --property parse.key=true --property key.separator=: --property null.marker=NULL \
+        <"$work/round.e" >"$w/produce.e.err" 2>&1; then
+        abort produce "console-producer could not write to the embedded data dir" "$w/produce.e.err"
+    fi
     for l in "$@"; do
         local v=${l#*:}
         printf '%d %s %s\n' "$next_offset" "${l%%:*}" "${v:-NULL}" >>"$work/produced"
@@ -182,6 +194,14 @@ model() {
 }
 consume() { # SIDE OUT: the whole partition, as kcat prints it
     local b
+    if [[ $1 == e ]]; then
+        # Our consumer on the embedded data dir, in kcat's '%o %k %S %s' (-Z: NULL, size -1).
+        timeout 30 "$tools/console-consumer" --data-dir "$edata" --topic $topic --from-beginning \
+            --timeout-ms 1000 --property print.offset=true --property print.key=true 2>"$2.err" |
+            awk -F'\t' '{ o = substr($1, 8); v = $3
+                if (v == "null") print o, $2, -1, "NULL"; else print o, $2, length(v), v }' >"$2"
+        return
+    fi
     [[ $1 == k ]] && b=$kb || b=$sb
     timeout 30 kcat -C -b "$b" -t $topic -p 0 -o beginning -e -Z -q -f '%o %k %S %s\n' >"$2" 2>"$2.err"
 }
@@ -190,14 +210,15 @@ checkpoint_of() { # FILE: our partition's entry in a cleaner-offset-checkpoint (
         echo -1
 }
 wait_cleaned() { # NAME OFFSET: both cleaners' checkpoints reach OFFSET (60 s at most)
-    local i ck cs
+    local i ck cs ce
     for ((i = 0; i < 600; i++)); do
         ck=$(checkpoint_of "$kdir/logs/cleaner-offset-checkpoint")
         cs=$(checkpoint_of "$sdata/cleaner-offset-checkpoint")
-        ((ck >= $2 && cs >= $2)) && return 0
+        ce=$(checkpoint_of "$edata/cleaner-offset-checkpoint")
+        ((ck >= $2 && cs >= $2 && ce >= $2)) && return 0
         sleep 0.1
     done
-    abort "$1" "the cleaners did not checkpoint offset $2 within 60 s (Kafka: $ck, server-start: $cs)" \
+    abort "$1" "the cleaners did not checkpoint offset $2 within 60 s (Kafka: $ck, server-start: $cs, embedded: $ce)" \
         "$work/server-start.err"
 }
 # Long enough for the next append to roll the segment (segment.ms counts from its first batch).
@@ -236,6 +257,13 @@ compare() { # NAME MODEL-FILE: both sides' sequences vs each other and the model
     local name=$1 want=$2
     consume k "$w/$name.kafka"
     consume s "$w/$name.streamlog"
+    consume e "$w/$name.embedded"
+    if ! diff -u --label embedded --label kafka "$w/$name.embedded" "$w/$name.kafka" >"$w/$name.embedded.diff"; then
+        fail "$name.embedded" "the embedded data dir and Kafka 4.4 differ ($(wc -l <"$w/$name.embedded") vs $(wc -l <"$w/$name.kafka") records)" \
+            "$w/$name.embedded.diff"
+    else
+        pass "$name.embedded"
+    fi
     if [[ ! -s $w/$name.kafka ]]; then
         fail "$name" "nothing read back from Kafka" "$w/$name.kafka.err"
     elif ! diff -u --label server-start --label kafka "$w/$name.streamlog" "$w/$name.kafka" >"$w/$name.diff"; then
