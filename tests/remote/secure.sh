@@ -128,8 +128,12 @@ ssl.truststore.location=$work/ca.pem
 log.dirs=$work/logs
 $("$kafka" single-node-properties)
 EOF
-# A cluster id is 16 random bytes in URL-safe base64 (what StorageTool random-uuid prints).
-cluster_id=$(openssl rand -base64 16 | tr '+/' '-_' | tr -d '=\n')
+# A cluster id is 16 random bytes in URL-safe base64 (what StorageTool random-uuid prints); one
+# starting with '-' (1 in 64) would be read as an option by StorageTool's parser, so draw again.
+cluster_id=-
+while [[ $cluster_id == -* ]]; do
+    cluster_id=$(openssl rand -base64 16 | tr '+/' '-_' | tr -d '=\n')
+done
 timeout --foreground 60 "$kafka" run kafka.tools.StorageTool format --standalone -t "$cluster_id" \
     -c server.properties --add-scram 'SCRAM-SHA-256=[name=alice,password=alice-secret]' \
     </dev/null >format.log 2>&1 || die setup "StorageTool format: $(tail -3 format.log)"
