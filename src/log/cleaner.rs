@@ -295,7 +295,7 @@ pub fn clean(
     map.update_latest_offset(end_offset - 1);
 
     // A producer's last batch must stay (its sequence and epoch).
-    let last_of_producer = last_batches_of_producers(log, &state)?;
+    let last_of_producer = log.last_offsets_of_producers()?;
 
     // 3. Groups of segments below the end, each to become one segment.
     let to_clean: Vec<SegmentInfo> = cleanable
@@ -373,31 +373,6 @@ fn first_batch_timestamp(dir: &Path, base: i64) -> Result<Option<i64>> {
         Ok(false)
     })?;
     Ok(first)
-}
-
-/// The last offset of the last data batch of every producer id in the log.
-fn last_batches_of_producers(log: &UnifiedLog, state: &LogState) -> Result<HashMap<i64, i64>> {
-    let mut last = HashMap::new();
-    let dir = log.dir();
-    for base in segment::list_segments(dir)? {
-        if base > state.active_base {
-            break;
-        }
-        let path = segment_path(dir, base, "log");
-        let file = File::open(&path).at(&path)?;
-        let end = if base == state.active_base {
-            state.active_size
-        } else {
-            file.metadata().at(&path)?.len()
-        };
-        segment::walk_headers(&file, &path, 0, end, |_, h| {
-            if h.producer_id >= 0 && !h.is_control() {
-                last.insert(h.producer_id, h.last_offset());
-            }
-            Ok(true)
-        })?;
-    }
-    Ok(last)
 }
 
 /// Kafka's `groupSegmentsBySize`: consecutive segments whose logs together fit `segment.bytes`,
@@ -505,14 +480,15 @@ impl Filter<'_> {
             };
             // Timestamps of a batch with a horizon are relative to the horizon, not to the
             // first record: recompute them from the original base.
+            let count = kept.len() as u64;
             BatchRewrite {
                 original: h,
-                kept: kept.clone(),
+                kept,
                 delete_horizon: horizon,
             }
             .write_to(out)
             .map_err(|r| corrupt(path, h, r))?;
-            return Ok((read, kept.len() as u64, stamp.then_some(horizon).flatten()));
+            return Ok((read, count, stamp.then_some(horizon).flatten()));
         }
         let last_of_producer = h.producer_id >= 0
             && self.last_of_producer.get(&h.producer_id) == Some(&h.last_offset());

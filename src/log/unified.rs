@@ -2010,6 +2010,20 @@ impl UnifiedLog {
             })?
             .unwrap_or_default())
     }
+
+    /// Each live producer id with the last offset of its last batch, from the producer state
+    /// (loaded if needed): the batches the cleaner must keep, as Kafka's
+    /// `lastRecordsOfActiveProducers`.
+    pub fn last_offsets_of_producers(&self) -> Result<std::collections::HashMap<i64, i64>> {
+        Ok(self
+            .with_writer(|log, w, producers, _| {
+                let m = log.producers_for(producers, &w.state)?;
+                Ok(m.producers()
+                    .filter_map(|e| e.batches.back().map(|b| (e.producer_id, b.last_offset)))
+                    .collect())
+            })?
+            .unwrap_or_default())
+    }
 }
 
 /// Deletes producer snapshots of segments below the log start, keeping the newest snapshot.
