@@ -118,6 +118,9 @@ pub enum Error {
     /// compacted topic).
     #[error("{0}")]
     InvalidRecord(String),
+    /// A transaction error with Kafka's code (INVALID_TXN_STATE, INVALID_PRODUCER_EPOCH, ...).
+    #[error("{1}")]
+    Transaction(i16, String),
 }
 
 impl Error {
@@ -161,6 +164,7 @@ impl Error {
             Error::PolicyViolation(_) => 44,
             Error::NotLeaderOrFollower(_) => 6,
             Error::InvalidRecord(_) => 87,
+            Error::Transaction(code, _) => *code,
         }
     }
 }

@@ -55,6 +55,12 @@ pub struct BrokerConfig {
     pub cleaner_backoff: Duration,
     /// `log.cleaner.dedupe.buffer.size`: the memory of all cleaner threads' offset maps.
     pub cleaner_dedupe_buffer_size: usize,
+    /// `transaction.max.timeout.ms`: the longest `transaction.timeout.ms` a producer may ask for.
+    pub transaction_max_timeout_ms: i32,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`.
+    pub transaction_abort_interval: Duration,
+    /// `transactional.id.expiration.ms`: idle transactional ids are forgotten after this.
+    pub transactional_id_expiration_ms: i64,
     /// `socket.request.max.bytes`.
     pub socket_request_max_bytes: usize,
     /// `group.initial.rebalance.delay.ms`.
@@ -101,6 +107,9 @@ impl Default for BrokerConfig {
             cleaner_threads: 1,
             cleaner_backoff: Duration::from_millis(15_000),
             cleaner_dedupe_buffer_size: crate::log::cleaner::DEFAULT_DEDUPE_BUFFER,
+            transaction_max_timeout_ms: 900_000,
+            transaction_abort_interval: Duration::from_secs(10),
+            transactional_id_expiration_ms: 604_800_000,
             socket_request_max_bytes: 104_857_600,
             group_initial_rebalance_delay: Duration::from_millis(3000),
             group_min_session_timeout: Duration::from_millis(6000),
@@ -477,6 +486,36 @@ const SERVER_KEYS: &[ServerKey] = &[
         "Memory for the cleaner threads' key maps, shared among them.",
         Target::Field(|c, v| {
             c.cleaner_dedupe_buffer_size = v.count();
+            Ok(())
+        }),
+    ),
+    key(
+        "transaction.max.timeout.ms",
+        int(1, INT),
+        "900000",
+        "The longest transaction timeout a producer may ask for.",
+        Target::Field(|c, v| {
+            c.transaction_max_timeout_ms = v.count().min(i32::MAX as usize) as i32;
+            Ok(())
+        }),
+    ),
+    key(
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+        int(1, INT),
+        "10000",
+        "How often transactions past their timeout are looked for and aborted.",
+        Target::Field(|c, v| {
+            c.transaction_abort_interval = v.ms();
+            Ok(())
+        }),
+    ),
+    key(
+        "transactional.id.expiration.ms",
+        int(1, INT),
+        "604800000",
+        "How long an idle transactional id is remembered.",
+        Target::Field(|c, v| {
+            c.transactional_id_expiration_ms = v.count() as i64;
             Ok(())
         }),
     ),

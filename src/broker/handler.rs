@@ -173,6 +173,28 @@ pub async fn handle(state: &BrokerState, ctx: &RequestContext<'_>, mut frame: By
         RequestKind::InitProducerId(r) => {
             ResponseKind::InitProducerId(apis::init_producer_id::handle(state, r, version))
         }
+        RequestKind::AddPartitionsToTxn(r) => {
+            ResponseKind::AddPartitionsToTxn(apis::add_partitions_to_txn::handle(state, r, version))
+        }
+        RequestKind::AddOffsetsToTxn(r) => {
+            ResponseKind::AddOffsetsToTxn(apis::add_offsets_to_txn::handle(state, r, version))
+        }
+        RequestKind::EndTxn(r) => ResponseKind::EndTxn(apis::end_txn::handle(state, r, version)),
+        RequestKind::TxnOffsetCommit(r) => {
+            ResponseKind::TxnOffsetCommit(apis::txn_offset_commit::handle(state, r, version))
+        }
+        RequestKind::WriteTxnMarkers(r) => {
+            ResponseKind::WriteTxnMarkers(apis::write_txn_markers::handle(state, r, version))
+        }
+        RequestKind::DescribeProducers(r) => {
+            ResponseKind::DescribeProducers(apis::describe_producers::handle(state, r, version))
+        }
+        RequestKind::DescribeTransactions(r) => ResponseKind::DescribeTransactions(
+            apis::describe_transactions::handle(state, r, version),
+        ),
+        RequestKind::ListTransactions(r) => {
+            ResponseKind::ListTransactions(apis::list_transactions::handle(state, r, version))
+        }
         RequestKind::DescribeConfigs(r) => {
             ResponseKind::DescribeConfigs(apis::configs::describe(state, r, version))
         }

@@ -7,7 +7,9 @@
 //! (header, version check, dispatch) → [`apis`] (one module per API) over [`state`] (the engine
 //! and open logs). [`config`] reads `server.properties`, [`listener`] its listener settings;
 //! [`log_limiter`] keeps refusal logging useful under a flood; [`log_cleaner`] compacts
-//! `cleanup.policy=compact` topics in the background.
+//! `cleanup.policy=compact` topics in the background. Transactions: [`transaction_state`] (one
+//! transactional id's pure state machine) driven by [`transaction_coordinator`] (locks, markers,
+//! durable state, timeouts).
 
 pub mod alloc;
 pub mod apis;
@@ -25,6 +27,8 @@ pub mod producers;
 pub mod security;
 pub mod server;
 pub mod state;
+pub mod transaction_coordinator;
+pub mod transaction_state;
 
 use std::path::PathBuf;
 

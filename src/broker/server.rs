@@ -99,6 +99,8 @@ pub async fn run(
     let mut offsets_retention =
         tokio::time::interval(state.config().offsets_retention_check_interval);
     offsets_retention.tick().await;
+    // Transactions past their timeout, and decisions a restart left half done (at once).
+    let mut transactions = tokio::time::interval(state.config().transaction_abort_interval);
     loop {
         tokio::select! {
             Some(a) = accepted_rx.recv() => {
@@ -136,6 +138,12 @@ pub async fn run(
                     super::offset_expiry::expire_offsets(&state, now)
                 })
                 .await;
+            },
+            _ = transactions.tick() => {
+                let state = state.clone();
+                let now = crate::log::unified::now_ms();
+                let _ = tokio::task::spawn_blocking(move || state.transactions().tick(&state, now))
+                    .await;
             },
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {},
             _ = &mut shutdown => break,

@@ -37,6 +37,8 @@ struct Inner {
     producers: super::producers::ProducerIdManager,
     /// The consumer groups' coordinator (classic protocol).
     coordinator: Arc<super::coordinator::GroupCoordinator>,
+    /// The transaction coordinator.
+    transactions: super::transaction_coordinator::TransactionCoordinator,
     /// When this broker started, ms since the epoch.
     started_ms: i64,
     /// Set once shutdown begins: parked requests (long-poll fetches) answer at once.
@@ -50,6 +52,9 @@ impl BrokerState {
         let coordinator = super::coordinator::GroupCoordinator::new(&config);
         let producers =
             super::producers::ProducerIdManager::new(&engine.data_dir().join(".streamlog"));
+        let transactions = super::transaction_coordinator::TransactionCoordinator::load(
+            &engine.data_dir().join(".streamlog"),
+        )?;
         Ok(BrokerState {
             inner: Arc::new(Inner {
                 engine,
@@ -60,6 +65,7 @@ impl BrokerState {
                 positions: Mutex::new(HashMap::new()),
                 producers,
                 coordinator,
+                transactions,
                 started_ms: crate::log::unified::now_ms(),
                 shutdown: tokio::sync::watch::Sender::new(false),
             }),
@@ -191,6 +197,11 @@ impl BrokerState {
     /// The group coordinator.
     pub fn coordinator(&self) -> &super::coordinator::GroupCoordinator {
         &self.inner.coordinator
+    }
+
+    /// The transaction coordinator.
+    pub fn transactions(&self) -> &super::transaction_coordinator::TransactionCoordinator {
+        &self.inner.transactions
     }
 
     /// Starts shutdown: every [`shutting_down`](Self::shutting_down) resolves.

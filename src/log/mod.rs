@@ -23,6 +23,7 @@ pub mod cleaner;
 pub mod cleaner_checkpoint;
 pub mod codec;
 pub mod config;
+pub mod control;
 pub mod handles;
 pub mod index;
 pub mod offset_map;
@@ -32,6 +33,7 @@ pub mod recovery;
 pub mod retention;
 pub mod segment;
 pub mod state;
+pub mod txn_index;
 pub mod unified;
 pub mod writers;
 

@@ -371,6 +371,48 @@ impl ProducerStateManager {
         self.producers.get(&producer_id)
     }
 
+    /// First offset of the producer's open transaction on this partition, if one is open.
+    pub fn txn_first_offset(&self, producer_id: i64) -> Option<i64> {
+        self.producers
+            .get(&producer_id)
+            .and_then(|e| e.current_txn_first_offset)
+    }
+
+    /// The first offset of the oldest open transaction (Kafka's firstUnstableOffset): the
+    /// last stable offset, below which `read_committed` readers may read.
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        self.producers
+            .values()
+            .filter_map(|e| e.current_txn_first_offset)
+            .min()
+    }
+
+    /// What [`Self::first_unstable_offset`] will be once `placed` (batches at their final
+    /// offsets, in order) are applied.
+    pub fn first_unstable_after(&self, placed: &[BatchHeader]) -> Option<i64> {
+        let mut open: HashMap<i64, Option<i64>> = HashMap::new();
+        for h in placed.iter().filter(|h| has_producer_id(h)) {
+            let current = open
+                .get(&h.producer_id)
+                .copied()
+                .unwrap_or_else(|| self.txn_first_offset(h.producer_id));
+            let next = if h.is_control() {
+                None
+            } else if h.attributes & (1 << 4) != 0 {
+                current.or(Some(h.base_offset))
+            } else {
+                current
+            };
+            open.insert(h.producer_id, next);
+        }
+        self.producers
+            .iter()
+            .filter(|(id, _)| !open.contains_key(id))
+            .filter_map(|(_, e)| e.current_txn_first_offset)
+            .chain(open.values().filter_map(|o| *o))
+            .min()
+    }
+
     /// Every producer the partition knows.
     pub fn producers(&self) -> impl Iterator<Item = &ProducerStateEntry> {
         self.producers.values()

@@ -50,8 +50,13 @@ pub fn recover(dir: &Path, prior: Option<LogState>, interval: u64) -> Result<Log
             tracing_note(dir, base, summary.valid_size, len);
             file.set_len(summary.valid_size).at(&seg.path)?;
             file.sync_data().at(&seg.path)?;
+            // Aborted transactions whose marker was cut off are not aborted here any more.
+            super::txn_index::truncate_to(
+                &super::txn_index::path(dir, base),
+                summary.next_offset.unwrap_or(base),
+            )?;
             for &later in &bases[i + 1..] {
-                for suffix in ["log", "index", "timeindex"] {
+                for suffix in ["log", "index", "timeindex", "txnindex"] {
                     let p = dir.join(segment::file_name(later, suffix));
                     if p.exists() {
                         std::fs::remove_file(&p).at(&p)?;

@@ -62,7 +62,7 @@ pub fn apply(dir: &Path, state: &mut LogState, config: &LogConfig, now: i64) -> 
         state.recovery_position = 0;
     }
     for &base in &closed[..doomed] {
-        for suffix in ["log", "index", "timeindex"] {
+        for suffix in ["log", "index", "timeindex", "txnindex"] {
             let p = dir.join(segment::file_name(base, suffix));
             match std::fs::remove_file(&p) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {

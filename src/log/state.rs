@@ -6,7 +6,7 @@
 //! small file every writer rewrites under an exclusive `flock` after each append. Readers use
 //! `active_size` as the end of readable data, so they never see a batch still being written.
 //!
-//! Layout (little endian, 128 bytes; files written before producer state was tracked end at
+//! Layout (little endian, 136 bytes; files written before producer state was tracked end at
 //! byte 112 and have no CRC — they are still read):
 //!
 //! | bytes   | field                 |
@@ -31,6 +31,10 @@
 //! | 116..120| clean epoch (odd while the cleaner swaps segments in; see below) |
 //! | 120..124| CRC-32C of bytes 0..120 |
 //! | 124..128| reserved (0) |
+//! | 128..136| first unstable offset: first offset of the oldest open transaction (-1: none) |
+//!
+//! The CRC covers bytes 0..120 and, in 136-byte files, 128..136 too; 128-byte files (from
+//! before transactions) have no open transaction.
 //!
 //! The producer end lets a log that idempotent producers have not written since its last
 //! producer snapshot skip the scan that rebuilds producer state (see [`super::producer_state`]).
@@ -51,10 +55,22 @@ use crate::error::{IoContext, Result};
 
 const MAGIC: &[u8; 4] = b"SLP1";
 /// Bytes in the state file.
-pub const STATE_LEN: usize = 128;
+pub const STATE_LEN: usize = 136;
+/// Bytes in a state file written before transactions.
+const PRE_TXN_STATE_LEN: usize = 128;
 /// Bytes in a state file written before the producer end and the CRC were added.
 const OLD_STATE_LEN: usize = 112;
 const CRC_AT: usize = 120;
+
+/// The CRC of an encoded state: bytes 0..120, and 128..136 when the file has them.
+fn crc_of(b: &[u8]) -> u32 {
+    let crc = crc32c::crc32c(&b[..CRC_AT]);
+    if b.len() >= STATE_LEN {
+        crc32c::crc32c_append(crc, &b[PRE_TXN_STATE_LEN..STATE_LEN])
+    } else {
+        crc
+    }
+}
 
 /// The shared facts about one partition's log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +108,9 @@ pub struct LogState {
     pub segments_version: u32,
     /// Bumped twice around every swap of cleaned segments: odd while the swap is under way.
     pub clean_epoch: u32,
+    /// First offset of the oldest transaction still open (Kafka's first unstable offset);
+    /// `read_committed` readers stop there.
+    pub first_unstable: Option<i64>,
 }
 
 impl LogState {
@@ -114,7 +133,14 @@ impl LogState {
             producer_end: Some(base),
             segments_version: 0,
             clean_epoch: 0,
+            first_unstable: None,
         }
+    }
+
+    /// The last stable offset: `read_committed` readers see records below it.
+    pub fn last_stable_offset(&self) -> i64 {
+        self.first_unstable
+            .map_or(self.log_end_offset, |o| o.min(self.log_end_offset))
     }
 
     /// A swap of cleaned segments is under way: the segment files are not all in place.
@@ -147,7 +173,8 @@ impl LogState {
         }
         b[112..116].copy_from_slice(&self.segments_version.to_le_bytes());
         b[116..120].copy_from_slice(&self.clean_epoch.to_le_bytes());
-        let crc = crc32c::crc32c(&b[..CRC_AT]);
+        b[128..136].copy_from_slice(&self.first_unstable.unwrap_or(-1).to_le_bytes());
+        let crc = crc_of(&b);
         b[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
         b
     }
@@ -162,11 +189,11 @@ impl LogState {
         if b.len() < OLD_STATE_LEN || &b[0..4] != MAGIC {
             return None;
         }
-        let current = b.len() >= STATE_LEN;
+        let current = b.len() >= PRE_TXN_STATE_LEN;
         if current {
             let stored =
                 u32::from_le_bytes([b[CRC_AT], b[CRC_AT + 1], b[CRC_AT + 2], b[CRC_AT + 3]]);
-            if stored != crc32c::crc32c(&b[..CRC_AT]) {
+            if stored != crc_of(b) {
                 return None;
             }
         }
@@ -199,6 +226,13 @@ impl LogState {
                 u32::from_le_bytes([b[116], b[117], b[118], b[119]])
             } else {
                 0
+            },
+            first_unstable: if b.len() >= STATE_LEN {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(&b[128..136]);
+                Some(i64::from_le_bytes(a)).filter(|&o| o >= 0)
+            } else {
+                None
             },
         })
         .filter(LogState::consistent)
@@ -268,7 +302,23 @@ mod tests {
         s.max_timestamp = 99;
         s.segments_version = 7;
         s.clean_epoch = 3;
+        s.first_unstable = Some(40);
         assert_eq!(LogState::decode(&s.encode()), Some(s));
+        assert_eq!(s.last_stable_offset(), 40);
+        let mut torn_txn = s.encode();
+        torn_txn[130] ^= 1;
+        assert_eq!(
+            LogState::decode(&torn_txn),
+            None,
+            "the CRC covers the txn field"
+        );
+        // A file from before transactions: no open transaction.
+        let mut pre = s;
+        pre.first_unstable = None;
+        let mut b = pre.encode();
+        let crc = crc32c::crc32c(&b[..CRC_AT]);
+        b[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(LogState::decode(&b[..PRE_TXN_STATE_LEN]), Some(pre));
         let mut garbage = s.encode();
         garbage[0] = b'X';
         assert_eq!(LogState::decode(&garbage), None);

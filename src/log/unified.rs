@@ -76,6 +76,8 @@ pub struct FetchData {
     pub log_start_offset: i64,
     /// The log end offset (high watermark on one node) when read.
     pub log_end_offset: i64,
+    /// The last stable offset when read: `read_committed` reads stop there.
+    pub last_stable_offset: i64,
 }
 
 /// Record bytes of a fetch: read into memory, or left in the segment file.
@@ -156,7 +158,11 @@ fn torn(path: &Path, position: u64) -> Error {
 
 /// Whole batches of `seg` up to `max_bytes` (at least one), found by reading only their
 /// 61-byte headers.
-fn region_batches(seg: &SegmentSpan, max_bytes: usize) -> Result<(FileRegion, Position)> {
+fn region_batches(
+    seg: &SegmentSpan,
+    max_bytes: usize,
+    max_offset: i64,
+) -> Result<(FileRegion, Position)> {
     let SegmentSpan {
         pos,
         file,
@@ -185,6 +191,9 @@ fn region_batches(seg: &SegmentSpan, max_bytes: usize) -> Result<(FileRegion, Po
             Err(_) => break,
         };
         let next = at + h.size() as u64;
+        if h.base_offset >= max_offset {
+            break;
+        }
         if next > *end || (next > limit && last.is_some()) {
             break;
         }
@@ -192,6 +201,15 @@ fn region_batches(seg: &SegmentSpan, max_bytes: usize) -> Result<(FileRegion, Po
         at = next;
     }
     let Some(last) = last else {
+        if at + batch::HEADER_LEN as u64 <= *end {
+            // The first batch lies at or past the bound: nothing readable yet.
+            let region = FileRegion {
+                file: file.clone(),
+                position: pos.byte,
+                len: 0,
+            };
+            return Ok((region, *pos));
+        }
         return Err(torn(path, pos.byte));
     };
     let region = FileRegion {
@@ -468,11 +486,20 @@ impl UnifiedLog {
         let prior = self.after_interrupted_cleaning(prior)?;
         let mut state = match prior {
             Some(s) if self.trust_clean(&s)? => s,
-            _ => super::recovery::recover(&self.dir, prior, self.config.index_interval_bytes)?,
+            _ => self.recover(prior)?,
         };
         state.clean = false;
         let deleted = super::retention::apply(&self.dir, &mut state, &self.config, now_ms())?;
         Ok((state, deleted))
+    }
+
+    /// Recovers the log from its segments, then finds its open transactions again from the
+    /// producer state (the prior state's may describe batches recovery cut off).
+    fn recover(&self, prior: Option<LogState>) -> Result<LogState> {
+        let mut state =
+            super::recovery::recover(&self.dir, prior, self.config.index_interval_bytes)?;
+        state.first_unstable = self.load_producers(&state)?.first_unstable_offset();
+        Ok(state)
     }
 
     /// Finishes or rolls back a cleaning a crash interrupted (see [`super::cleaner`]); when a
@@ -547,8 +574,7 @@ impl UnifiedLog {
                 .transpose()?
                 .unwrap_or(false)
             {
-                let mut recovered =
-                    super::recovery::recover(&self.dir, prior, self.config.index_interval_bytes)?;
+                let mut recovered = self.recover(prior)?;
                 lock.write(&mut recovered)?;
             }
         }
@@ -797,6 +823,7 @@ impl UnifiedLog {
         let mut placed = Vec::with_capacity(headers.len());
         let mut at = 0usize;
         let mut log_append_time = -1;
+        let mut markers = Vec::new();
         for h in headers {
             let size = h.size();
             let bytes = &mut buf[at..at + size];
@@ -812,7 +839,27 @@ impl UnifiedLog {
             }
             next.log_end_offset = placed_header.next_offset();
             placed.push((w.state.active_size + at as u64, placed_header));
+            if placed_header.is_control() {
+                markers.push((placed_header, super::control::marker_type(bytes, h)));
+            }
             at += size;
+        }
+        // Transactions ended by abort markers, for the aborted-transaction index, and where the
+        // stable part of the log ends once these batches are in.
+        let mut aborted = Vec::new();
+        if with_producer && let Some(m) = producers.as_ref() {
+            let headers: Vec<BatchHeader> = placed.iter().map(|(_, h)| *h).collect();
+            next.first_unstable = m.first_unstable_after(&headers);
+            for (h, kind) in &markers {
+                if *kind == Some(super::control::ControlType::Abort) {
+                    aborted.push(super::txn_index::AbortedTxn {
+                        producer_id: h.producer_id,
+                        first_offset: m.txn_first_offset(h.producer_id).unwrap_or(h.base_offset),
+                        last_offset: h.base_offset,
+                        last_stable_offset: next.last_stable_offset(),
+                    });
+                }
+            }
         }
         if with_producer {
             next.producer_end = Some(next.log_end_offset);
@@ -827,8 +874,12 @@ impl UnifiedLog {
                 .config
                 .flush_interval()
                 .is_some_and(|d| w.last_flush.elapsed() >= d);
+        let txn_index = super::txn_index::path(&self.dir, w.active.base_offset);
         let written = (|| {
             file.write_all_at(&buf, position).at(&w.active.path)?;
+            // Before the state says the markers are there: a reader that sees a marker finds
+            // its entry.
+            super::txn_index::append(&txn_index, &aborted)?;
             if flush_due {
                 file.sync_data().at(&w.active.path)?;
                 if !w.dirs_synced {
@@ -846,6 +897,9 @@ impl UnifiedLog {
         if let Err(e) = written {
             // Nothing of a failed append may surface later (another writer adopting it).
             let _ = file.set_len(position);
+            if !aborted.is_empty() {
+                let _ = super::txn_index::truncate_to(&txn_index, aborted[0].last_offset);
+            }
             return Err(e);
         }
 
@@ -871,6 +925,9 @@ impl UnifiedLog {
                 w.active.offset_index.drop_pending_after(index_mark.0);
                 w.active.time_index.drop_pending_after(index_mark.1);
                 let _ = file.set_len(position);
+                if !aborted.is_empty() {
+                    let _ = super::txn_index::truncate_to(&txn_index, aborted[0].last_offset);
+                }
                 return Err(e);
             }
         }
@@ -955,12 +1012,26 @@ impl UnifiedLog {
                 Some(end) if end <= m.map_end_offset() => m.advance_map_end(state.log_end_offset),
                 _ => {
                     let from = m.map_end_offset().max(state.log_start_offset);
-                    self.walk_batches(state, from, |h| m.apply(h))?;
+                    let dir = self.dir.clone();
+                    self.walk_batches(state, from, |h, file, path, pos, base| {
+                        if h.is_control() {
+                            index_scanned_marker(&dir, m, h, file, path, pos, base)?;
+                        }
+                        m.apply(h);
+                        Ok(())
+                    })?;
                     m.advance_map_end(state.log_end_offset);
                 }
             }
         }
         Ok(m)
+    }
+
+    /// The producer state brought up to `state`'s log end, loaded afresh (after recovery).
+    fn load_producers(&self, state: &LogState) -> Result<ProducerStateManager> {
+        let mut fresh = None;
+        self.producers_for(&mut fresh, state)?;
+        fresh.ok_or_else(|| Error::DataDir("producer state did not load".into()))
     }
 
     /// Visits the header of every batch from the one holding `from` to the log end, reading
@@ -969,7 +1040,7 @@ impl UnifiedLog {
         &self,
         state: &LogState,
         from: i64,
-        mut visit: impl FnMut(&BatchHeader),
+        mut visit: impl FnMut(&BatchHeader, &File, &Path, u64, i64) -> Result<()>,
     ) -> Result<()> {
         if from >= state.log_end_offset {
             return Ok(());
@@ -996,9 +1067,9 @@ impl UnifiedLog {
             } else {
                 0
             };
-            segment::walk_headers(&file, &path, start.min(end), end, |_, h| {
+            segment::walk_headers(&file, &path, start.min(end), end, |pos, h| {
                 if h.last_offset() >= from {
-                    visit(h);
+                    visit(h, &file, &path, pos, base)?;
                 }
                 Ok(true)
             })?;
@@ -1190,7 +1261,7 @@ impl UnifiedLog {
                     }
                 }
                 for &other in &bases[1..] {
-                    for suffix in ["log", "index", "timeindex"] {
+                    for suffix in ["log", "index", "timeindex", "txnindex"] {
                         let p = name(other, suffix);
                         match std::fs::remove_file(&p) {
                             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -1359,7 +1430,7 @@ impl UnifiedLog {
                     // A closed segment whose successor starts at or below the target holds
                     // nothing readable any more.
                     if pair[1] <= target && pair[0] < w.state.active_base {
-                        for suffix in ["log", "index", "timeindex"] {
+                        for suffix in ["log", "index", "timeindex", "txnindex"] {
                             let p = log.dir.join(segment::file_name(pair[0], suffix));
                             let _ = std::fs::remove_file(&p);
                         }
@@ -1728,11 +1799,47 @@ impl UnifiedLog {
     /// damaged one are returned first; the read after them, which starts at the damaged batch,
     /// fails (see [`skip_batch`](Self::skip_batch) to move past it).
     pub fn read(&self, pos: Position, max_bytes: usize, copy_below: usize) -> Result<FetchData> {
+        self.read_isolated(pos, max_bytes, copy_below, false)
+    }
+
+    /// [`read`](Self::read), stopping at the last stable offset when `committed` (a
+    /// `read_committed` reader: nothing of a transaction still open is returned).
+    ///
+    /// # Errors
+    /// As [`read`](Self::read).
+    pub fn read_isolated(
+        &self,
+        pos: Position,
+        max_bytes: usize,
+        copy_below: usize,
+        committed: bool,
+    ) -> Result<FetchData> {
         let read = self.with_stable_layout(|state, bases| {
-            self.read_at(pos, max_bytes, copy_below, state, bases)
+            let bound = if committed {
+                state.last_stable_offset()
+            } else {
+                i64::MAX
+            };
+            self.read_at(pos, max_bytes, copy_below, bound, state, bases)
         });
         self.note_read(&read);
         read
+    }
+
+    /// The aborted transactions a `read_committed` reader of `from..upper` must drop, in
+    /// marker order (see [`super::txn_index::collect`]).
+    ///
+    /// # Errors
+    /// A storage error reading the index files.
+    pub fn aborted_transactions(
+        &self,
+        from: i64,
+        upper: i64,
+    ) -> Result<Vec<super::txn_index::AbortedTxn>> {
+        if from >= upper {
+            return Ok(Vec::new());
+        }
+        self.with_stable_layout(|_, bases| super::txn_index::collect(&self.dir, bases, from, upper))
     }
 
     /// Logs a storage error of a read at error level, once per failing spell of the partition.
@@ -1758,6 +1865,7 @@ impl UnifiedLog {
         pos: Position,
         max_bytes: usize,
         copy_below: usize,
+        max_offset: i64,
         state: &LogState,
         bases: &[i64],
     ) -> Result<FetchData> {
@@ -1770,11 +1878,15 @@ impl UnifiedLog {
             Readable::End(pos) => (Records::Memory(Bytes::new()), pos),
             Readable::Segment(seg) => {
                 if max_bytes.min((seg.end - seg.pos.byte) as usize) < copy_below {
-                    let (b, next) = self.copy_batches(&seg, max_bytes)?;
+                    let (b, next) = self.copy_batches(&seg, max_bytes, max_offset)?;
                     (Records::Memory(b), next)
                 } else {
-                    let (r, next) = region_batches(&seg, max_bytes)?;
-                    (Records::File(r), next)
+                    let (r, next) = region_batches(&seg, max_bytes, max_offset)?;
+                    if r.len == 0 {
+                        (Records::Memory(Bytes::new()), next)
+                    } else {
+                        (Records::File(r), next)
+                    }
                 }
             }
         };
@@ -1783,6 +1895,7 @@ impl UnifiedLog {
             next,
             log_start_offset: state.log_start_offset,
             log_end_offset: state.log_end_offset,
+            last_stable_offset: state.last_stable_offset(),
         })
     }
 
@@ -1911,7 +2024,12 @@ impl UnifiedLog {
 
     /// Reads whole, CRC-checked batches of `seg` into memory. Stops before a damaged batch
     /// after valid ones; a damaged first batch is an error.
-    fn copy_batches(&self, seg: &SegmentSpan, max_bytes: usize) -> Result<(Bytes, Position)> {
+    fn copy_batches(
+        &self,
+        seg: &SegmentSpan,
+        max_bytes: usize,
+        max_offset: i64,
+    ) -> Result<(Bytes, Position)> {
         let SegmentSpan {
             pos,
             file,
@@ -1934,10 +2052,18 @@ impl UnifiedLog {
         }
         let mut iter = batch::BatchIter::new(&buf, true);
         let mut last: Option<BatchHeader> = None;
-        for (_, h) in iter.by_ref() {
+        let mut bounded_at = None;
+        for (at, h) in iter.by_ref() {
+            if h.base_offset >= max_offset {
+                bounded_at = Some(at);
+                break;
+            }
             last = Some(h);
         }
-        let used = iter.position();
+        if bounded_at == Some(0) {
+            return Ok((Bytes::new(), *pos));
+        }
+        let used = bounded_at.unwrap_or_else(|| iter.position());
         // The valid batches before a damaged one are returned; the next read starts at the
         // damaged batch and reports it.
         if let Some((at, reason)) = iter.error.take()
@@ -2011,6 +2137,19 @@ impl UnifiedLog {
             .unwrap_or_default())
     }
 
+    /// The producers this partition knows, with their state, by producer id (Kafka's
+    /// DescribeProducers).
+    pub fn producer_entries(&self) -> Result<Vec<producer_state::ProducerStateEntry>> {
+        Ok(self
+            .with_writer(|log, w, producers, _| {
+                let m = log.producers_for(producers, &w.state)?;
+                let mut all: Vec<_> = m.producers().cloned().collect();
+                all.sort_by_key(|e| e.producer_id);
+                Ok(all)
+            })?
+            .unwrap_or_default())
+    }
+
     /// Each live producer id with the last offset of its last batch, from the producer state
     /// (loaded if needed): the batches the cleaner must keep, as Kafka's
     /// `lastRecordsOfActiveProducers`.
@@ -2027,6 +2166,47 @@ impl UnifiedLog {
 }
 
 /// Deletes producer snapshots of segments below the log start, keeping the newest snapshot.
+/// Adds the aborted-transaction index entry of an abort marker found while rebuilding producer
+/// state, unless it is there: the writer that appended the marker may have died before
+/// writing it.
+fn index_scanned_marker(
+    dir: &Path,
+    m: &ProducerStateManager,
+    h: &BatchHeader,
+    file: &File,
+    path: &Path,
+    pos: u64,
+    base: i64,
+) -> Result<()> {
+    let mut buf = vec![0u8; h.size().min(super::control::MARKER_LEN)];
+    read_exact(file, path, &mut buf, pos)?;
+    if super::control::marker_type(&buf, h) != Some(super::control::ControlType::Abort) {
+        return Ok(());
+    }
+    let index = super::txn_index::path(dir, base);
+    if super::txn_index::read(&index)?
+        .iter()
+        .any(|e| e.last_offset == h.base_offset)
+    {
+        return Ok(());
+    }
+    let first_offset = m.txn_first_offset(h.producer_id).unwrap_or(h.base_offset);
+    let placed = [*h];
+    let last_stable_offset = m
+        .first_unstable_after(&placed)
+        .unwrap_or(h.next_offset())
+        .min(h.next_offset());
+    super::txn_index::append(
+        &index,
+        &[super::txn_index::AbortedTxn {
+            producer_id: h.producer_id,
+            first_offset,
+            last_offset: h.base_offset,
+            last_stable_offset,
+        }],
+    )
+}
+
 fn delete_old_snapshots(dir: &Path, log_start_offset: i64) -> Result<()> {
     let snapshots = producer_state::list_snapshots(dir)?;
     let newest = snapshots.keys().next_back().copied();

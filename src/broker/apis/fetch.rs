@@ -16,8 +16,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{FetchRequest, FetchResponse};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
 
 use super::super::connection::Part;
 use super::super::state::BrokerState;
@@ -96,6 +98,9 @@ pub fn splice(encoded: Bytes, regions: Vec<FileRegion>, version: i16) -> Result<
     Ok(parts)
 }
 
+/// `read_committed` (isolation level 1): records up to the last stable offset only, with the
+/// aborted transactions among them for the consumer to drop.
+#[allow(clippy::too_many_arguments)]
 fn read_partition(
     state: &BrokerState,
     version: i16,
@@ -103,6 +108,7 @@ fn read_partition(
     partition: i32,
     offset: i64,
     max_bytes: usize,
+    committed: bool,
     regions: &mut Vec<FileRegion>,
 ) -> Result<(PartitionData, usize), Error> {
     let log = state.log(meta, partition)?;
@@ -110,12 +116,30 @@ fn read_partition(
         Some(p) => p,
         None => log.locate(offset)?,
     };
-    let data = log.read(pos, max_bytes, COPY_BELOW)?;
+    let data = log.read_isolated(pos, max_bytes, COPY_BELOW, committed)?;
     state.cache_position(&meta.name, partition, data.next);
     let mut pd = PartitionData::default();
     pd.partition_index = partition;
     pd.high_watermark = data.log_end_offset;
-    pd.last_stable_offset = data.log_end_offset;
+    pd.last_stable_offset = data.last_stable_offset;
+    if committed {
+        let aborted = if data.records.is_empty() {
+            Vec::new()
+        } else {
+            log.aborted_transactions(offset, data.next.offset)?
+        };
+        pd.aborted_transactions = Some(
+            aborted
+                .into_iter()
+                .map(|a| {
+                    let mut t = AbortedTransaction::default();
+                    t.producer_id = ProducerId(a.producer_id);
+                    t.first_offset = a.first_offset;
+                    t
+                })
+                .collect(),
+        );
+    }
     if version >= 5 {
         pd.log_start_offset = data.log_start_offset;
     }
@@ -187,6 +211,7 @@ fn fetch_once(state: &BrokerState, req: &FetchRequest, version: i16) -> (FetchRe
                 p.partition,
                 p.fetch_offset,
                 limit,
+                req.isolation_level == 1,
                 &mut regions,
             );
             match read {

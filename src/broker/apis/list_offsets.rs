@@ -13,11 +13,20 @@ const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
-fn lookup(state: &BrokerState, topic: &str, partition: i32, ts: i64) -> Result<(i64, i64), Error> {
+/// (timestamp, offset) of one query; `committed` (isolation level 1) puts the latest offset at
+/// the last stable offset, as Kafka does for `read_committed` consumers.
+fn lookup(
+    state: &BrokerState,
+    topic: &str,
+    partition: i32,
+    ts: i64,
+    committed: bool,
+) -> Result<(i64, i64), Error> {
     let meta = state.engine().topic(topic)?;
     let log = state.log(&meta, partition)?;
     let st = log.state()?;
     Ok(match ts {
+        LATEST if committed => (-1, st.last_stable_offset()),
         LATEST => (-1, st.log_end_offset),
         EARLIEST => (-1, st.log_start_offset),
         MAX_TIMESTAMP => {
@@ -44,7 +53,13 @@ pub fn handle(state: &BrokerState, req: ListOffsetsRequest, version: i16) -> Lis
         for p in t.partitions {
             let mut pr = ListOffsetsPartitionResponse::default();
             pr.partition_index = p.partition_index;
-            match lookup(state, &t.name.0, p.partition_index, p.timestamp) {
+            match lookup(
+                state,
+                &t.name.0,
+                p.partition_index,
+                p.timestamp,
+                req.isolation_level == 1,
+            ) {
                 Ok((ts, offset)) => {
                     pr.timestamp = ts;
                     pr.offset = offset;

@@ -1,6 +1,8 @@
 //! One module per Kafka API the broker serves, and the table of versions it advertises.
 //! Nothing is advertised that is not served.
 
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
 pub mod alter_user_scram_credentials;
 pub mod api_versions;
 pub mod configs;
@@ -13,8 +15,11 @@ pub mod describe_client_quotas;
 pub mod describe_cluster;
 pub mod describe_groups;
 pub mod describe_log_dirs;
+pub mod describe_producers;
 pub mod describe_topic_partitions;
+pub mod describe_transactions;
 pub mod describe_user_scram_credentials;
+pub mod end_txn;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
@@ -23,12 +28,15 @@ pub mod join_group;
 pub mod leave_group;
 pub mod list_groups;
 pub mod list_offsets;
+pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_delete;
 pub mod offset_fetch;
 pub mod produce;
 pub mod sync_group;
+pub mod txn_offset_commit;
+pub mod write_txn_markers;
 
 use kafka_protocol::messages::{ApiKey, TopicName};
 use kafka_protocol::protocol::StrBytes;
@@ -67,6 +75,16 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeGroups, 0, 5),
     (ApiKey::DeleteGroups, 0, 2),
     (ApiKey::OffsetDelete, 0, 0),
+    // Transactions (broker::transaction_coordinator), protocol version 1: Produce ≤ v11 and
+    // EndTxn ≤ v4; AddPartitionsToTxn v4+ is the brokers' verification form.
+    (ApiKey::AddPartitionsToTxn, 0, 3),
+    (ApiKey::AddOffsetsToTxn, 0, 3),
+    (ApiKey::EndTxn, 0, 4),
+    (ApiKey::TxnOffsetCommit, 0, 4),
+    (ApiKey::WriteTxnMarkers, 1, 1),
+    (ApiKey::DescribeProducers, 0, 0),
+    (ApiKey::DescribeTransactions, 0, 0),
+    (ApiKey::ListTransactions, 0, 1),
     // SASL listeners (broker::security::sasl); elsewhere answered with ILLEGAL_SASL_STATE.
     (ApiKey::SaslHandshake, 0, 1),
     (ApiKey::SaslAuthenticate, 0, 2),
@@ -92,6 +110,16 @@ pub fn topic_name(name: &str) -> TopicName {
 /// An optional error message for a response.
 pub fn message(e: &crate::Error) -> Option<StrBytes> {
     Some(StrBytes::from_string(e.to_string()))
+}
+
+/// The code of a transaction error, with PRODUCER_FENCED sent as INVALID_PRODUCER_EPOCH to
+/// clients of versions from before it existed (`old_version`), as Kafka does.
+pub fn fenced_as(e: kafka_protocol::ResponseError, old_version: bool) -> i16 {
+    use kafka_protocol::ResponseError;
+    match e {
+        ResponseError::ProducerFenced if old_version => ResponseError::InvalidProducerEpoch.code(),
+        e => e.code(),
+    }
 }
 
 /// Kafka error codes used by the handlers.

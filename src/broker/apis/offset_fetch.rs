@@ -17,10 +17,13 @@ use super::{code, topic_name};
 type Fetched = (i64, String, i16);
 
 /// The offsets of one group: by topic, by partition. `topics` None means all committed.
+/// With `require_stable` (v7+, `read_committed` consumers), a partition an open transaction
+/// holds offsets for answers UNSTABLE_OFFSET_COMMIT, and the consumer asks again once it ended.
 fn fetch(
     state: &BrokerState,
     group: &str,
     topics: Option<Vec<(String, Vec<i32>)>>,
+    require_stable: bool,
 ) -> Result<BTreeMap<String, Vec<(i32, Fetched)>>, i16> {
     let store = state.engine().groups();
     let mut out: BTreeMap<String, Vec<(i32, Fetched)>> = BTreeMap::new();
@@ -37,6 +40,15 @@ fn fetch(
             for (topic, partitions) in topics {
                 let list = out.entry(topic.clone()).or_default();
                 for p in partitions {
+                    if require_stable
+                        && state
+                            .transactions()
+                            .has_pending_offsets(group, &(topic.clone(), p))
+                    {
+                        let unstable = kafka_protocol::ResponseError::UnstableOffsetCommit.code();
+                        list.push((p, (-1, String::new(), unstable)));
+                        continue;
+                    }
                     let fetched = match store.committed_one(group, &topic, p) {
                         Ok(Some(c)) => (c.offset, c.metadata, code::NONE),
                         Ok(None) => (-1, String::new(), code::NONE),
@@ -64,7 +76,7 @@ pub fn handle(state: &BrokerState, req: OffsetFetchRequest, version: i16) -> Off
                         .collect()
                 });
                 let mut group = OffsetFetchResponseGroup::default();
-                match fetch(state, &g.group_id.0, topics) {
+                match fetch(state, &g.group_id.0, topics, req.require_stable) {
                     Ok(offsets) => {
                         group.topics = offsets
                             .into_iter()
@@ -104,7 +116,12 @@ pub fn handle(state: &BrokerState, req: OffsetFetchRequest, version: i16) -> Off
         None if version >= 2 => None,
         None => Some(Vec::new()),
     };
-    match fetch(state, &req.group_id.0, topics) {
+    match fetch(
+        state,
+        &req.group_id.0,
+        topics,
+        version >= 7 && req.require_stable,
+    ) {
         Ok(offsets) => {
             resp.topics = offsets
                 .into_iter()

@@ -9,6 +9,8 @@ use super::super::state::BrokerState;
 use super::{code, message};
 use crate::error::Error;
 use crate::log::AppendInfo;
+use crate::log::batch::BatchHeader;
+use crate::log::control::is_transactional;
 
 /// Appends one partition's records (one write for all its batches).
 fn append(
@@ -19,7 +21,43 @@ fn append(
 ) -> Result<AppendInfo, Error> {
     let meta = state.engine().topic(topic)?;
     let log = state.log(&meta, partition)?;
-    log.append_records(&records.unwrap_or_default())
+    let records = records.unwrap_or_default();
+    check_transactional(state, topic, partition, &records)?;
+    log.append_records(&records)
+}
+
+/// What Kafka checks of transactional producers before an append: clients never write control
+/// batches (markers come from the coordinator), and a transactional batch belongs to an open
+/// transaction of its producer that holds this partition (protocol version 1: the producer
+/// added it with AddPartitionsToTxn first).
+fn check_transactional(
+    state: &BrokerState,
+    topic: &str,
+    partition: i32,
+    records: &[u8],
+) -> Result<(), Error> {
+    let mut at = 0;
+    let mut checked = None;
+    while at < records.len() {
+        let Ok(h) = BatchHeader::parse(&records[at..]) else {
+            return Ok(()); // the log refuses it with the reason
+        };
+        if h.is_control() {
+            return Err(Error::InvalidRecord(
+                "Clients are not allowed to write control records".to_string(),
+            ));
+        }
+        if is_transactional(&h) && checked != Some((h.producer_id, h.producer_epoch)) {
+            let tp = (topic.to_string(), partition);
+            state
+                .transactions()
+                .check_produce(h.producer_id, h.producer_epoch, &tp)
+                .map_err(|e| Error::Transaction(e.code(), e.to_string()))?;
+            checked = Some((h.producer_id, h.producer_epoch));
+        }
+        at += h.size().max(1);
+    }
+    Ok(())
 }
 
 /// The response, or None for acks=0 (Kafka sends nothing back).
