@@ -134,8 +134,8 @@ mod tests {
         let b = encode_marker(5, 1, ControlType::Commit, 0, 1_000);
         let mut bytes = bytes::Bytes::from(b);
         let records = kafka_protocol::records::RecordBatchDecoder::decode(&mut bytes).unwrap();
-        assert_eq!(records.len(), 1);
-        let r = &records[0];
+        assert_eq!(records.records.len(), 1);
+        let r = &records.records[0];
         assert!(r.control && r.transactional);
         assert_eq!(r.key.as_deref(), Some(&[0u8, 0, 0, 1][..]));
         assert_eq!(r.value.as_deref(), Some(&[0u8, 0, 0, 0, 0, 0][..]));
