@@ -80,7 +80,8 @@ pub struct ConsoleConsumerArgs {
     /// Skip records that cannot be processed instead of stopping.
     #[arg(long)]
     pub skip_message_on_error: bool,
-    /// read_uncommitted or read_committed (no transactions exist in the embedded engine).
+    /// read_uncommitted, or read_committed: only records of committed transactions, up to the
+    /// last stable offset.
     #[arg(long, value_name = "LEVEL", default_value = "read_uncommitted")]
     pub isolation_level: String,
     /// A formatter property, key=value: print.timestamp, print.key, print.offset,
@@ -361,6 +362,7 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
             OffsetReset::Latest
         },
         skip_corrupt: args.skip_message_on_error,
+        read_committed: args.isolation_level == "read_committed",
         ..ConsumerConfig::default()
     };
     for (k, v) in args
@@ -387,6 +389,17 @@ pub fn run(args: ConsoleConsumerArgs) -> anyhow::Result<ExitCode> {
                     _ => {
                         return usage(format!(
                             "auto.offset.reset={v}: expected earliest or latest"
+                        ));
+                    }
+                }
+            }
+            "isolation.level" => {
+                config.read_committed = match v.as_str() {
+                    "read_committed" => true,
+                    "read_uncommitted" => false,
+                    _ => {
+                        return usage(format!(
+                            "Invalid value {v} for configuration isolation.level: String must be one of: read_committed, read_uncommitted"
                         ));
                     }
                 }

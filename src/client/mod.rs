@@ -222,6 +222,9 @@ pub struct ConsumerConfig {
     /// (`console-consumer --skip-message-on-error`); when false, the records before it are
     /// returned and then the poll fails naming the topic, partition, offset and file.
     pub skip_corrupt: bool,
+    /// `isolation.level=read_committed`: records of aborted transactions are dropped and
+    /// reading stops at the last stable offset (the first record of a transaction still open).
+    pub read_committed: bool,
 }
 
 impl Default for ConsumerConfig {
@@ -233,6 +236,7 @@ impl Default for ConsumerConfig {
             max_poll_records: usize::MAX,
             max_partition_fetch_bytes: 1 << 20,
             skip_corrupt: false,
+            read_committed: false,
         }
     }
 }

@@ -42,8 +42,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use std::cell::RefCell;
+
 use super::batch::BatchHeader;
 use super::cleaner_checkpoint;
+use super::cleaner_txn::{TxnTracker, Verdict};
+use super::control::ControlType;
 use super::index::{OffsetIndex, TimeIndex};
 use super::offset_map::OffsetMap;
 use super::records::{self, BatchRewrite, RawRecord};
@@ -204,6 +208,14 @@ pub fn clean(
             }
         }
     }
+    // Nothing of a transaction still open is cleaned (Kafka's first unstable offset).
+    if let Some(unstable) = state.first_unstable {
+        first_uncleanable = first_uncleanable.min(unstable);
+    }
+    // Aborted transactions in the range: their records go, and never enter the map.
+    let all_bases: Vec<i64> = segments.iter().map(|s| s.base).collect();
+    let aborted =
+        super::txn_index::collect(&dir, &all_bases, state.log_start_offset, first_uncleanable)?;
     let cleanable: Vec<SegmentInfo> = segments
         .iter()
         .copied()
@@ -241,6 +253,7 @@ pub fn clean(
     // 2. The offset map over the dirty section.
     map.clear();
     let mut full = false;
+    let mut map_txns = TxnTracker::new(aborted.clone());
     for s in cleanable.iter().filter(|s| s.next_base > first_dirty) {
         if full {
             break;
@@ -251,10 +264,14 @@ pub fn clean(
         let path = segment_path(&dir, s.base, "log");
         let file = File::open(&path).at(&path)?;
         let summary = segment::scan(&file, &path, 0, s.size, s.base, |_, h, bytes| {
-            if full || h.last_offset() < first_dirty {
+            if full {
                 return Ok(());
             }
-            if !h.is_control() {
+            let aborted_data = map_txns.is_aborted_data(h, marker_of(h, bytes));
+            if h.last_offset() < first_dirty {
+                return Ok(());
+            }
+            if !h.is_control() && !aborted_data {
                 let section = records::records_section(bytes, h)
                     .map_err(|reason| corrupt(&path, h, reason))?;
                 records::for_each_record(&section, h.records_count, |r| {
@@ -316,6 +333,7 @@ pub fn clean(
         delete_retention_ms: config.delete_retention_ms,
         last_of_producer: &last_of_producer,
         upper_bound: first_uncleanable,
+        txns: RefCell::new(TxnTracker::new(aborted)),
     };
     for group in &groups {
         if cancel.load(Ordering::Relaxed) {
@@ -424,6 +442,17 @@ struct Filter<'a> {
     last_of_producer: &'a HashMap<i64, i64>,
     /// The first uncleanable offset: the batch ending there stays, even if empty.
     upper_bound: i64,
+    /// Transactions met so far in the pass.
+    txns: RefCell<TxnTracker>,
+}
+
+/// The marker type of a control batch (None for data).
+fn marker_of(h: &BatchHeader, bytes: &[u8]) -> Option<ControlType> {
+    if h.is_control() {
+        super::control::marker_type(bytes, h)
+    } else {
+        None
+    }
 }
 
 impl Filter<'_> {
@@ -449,9 +478,18 @@ impl Filter<'_> {
         bytes: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(u64, u64, Option<i64>)> {
-        if h.is_control() {
-            out.extend_from_slice(bytes);
-            return Ok((1, 1, None));
+        let verdict = self.txns.borrow_mut().verdict(h, marker_of(h, bytes));
+        match verdict {
+            Verdict::Keep => {}
+            Verdict::KeepMarker => {
+                out.extend_from_slice(bytes);
+                return Ok((1, 1, None));
+            }
+            Verdict::DropAborted => {
+                self.keep_empty_if_needed(h, out);
+                return Ok((h.records_count.max(0) as u64, 0, None));
+            }
+            Verdict::MarkerMayGo => return self.filter_marker(path, h, bytes, out),
         }
         let section = records::records_section(bytes, h).map_err(|r| corrupt(path, h, r))?;
         let mut all = Vec::with_capacity(h.records_count.max(0) as usize);
@@ -490,12 +528,52 @@ impl Filter<'_> {
             .map_err(|r| corrupt(path, h, r))?;
             return Ok((read, count, stamp.then_some(horizon).flatten()));
         }
+        self.keep_empty_if_needed(h, out);
+        Ok((read, 0, None))
+    }
+
+    /// A batch that keeps no record still leaves its header if it is its producer's last (its
+    /// sequence and epoch) or ends the cleaned range.
+    fn keep_empty_if_needed(&self, h: &BatchHeader, out: &mut Vec<u8>) {
         let last_of_producer = h.producer_id >= 0
             && self.last_of_producer.get(&h.producer_id) == Some(&h.last_offset());
         if last_of_producer || h.next_offset() == self.upper_bound {
             records::write_empty(out, h);
         }
-        Ok((read, 0, None))
+    }
+
+    /// A marker whose transaction has no records left: stamped with a delete horizon at this
+    /// pass, removed by the first pass after it.
+    fn filter_marker(
+        &self,
+        path: &Path,
+        h: &BatchHeader,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(u64, u64, Option<i64>)> {
+        if h.attributes & records::DELETE_HORIZON_BIT != 0 {
+            if self.now >= h.base_timestamp {
+                self.keep_empty_if_needed(h, out);
+                return Ok((1, 0, None));
+            }
+            out.extend_from_slice(bytes);
+            return Ok((1, 1, None));
+        }
+        let section = records::records_section(bytes, h).map_err(|r| corrupt(path, h, r))?;
+        let mut kept = Vec::with_capacity(1);
+        records::for_each_record(&section, h.records_count, |r| {
+            kept.push((h.base_timestamp + r.timestamp_delta, r))
+        })
+        .map_err(|r| corrupt(path, h, r))?;
+        let horizon = self.now.saturating_add(self.delete_retention_ms);
+        BatchRewrite {
+            original: h,
+            kept,
+            delete_horizon: Some(horizon),
+        }
+        .write_to(out)
+        .map_err(|r| corrupt(path, h, r))?;
+        Ok((1, 1, Some(horizon)))
     }
 }
 
@@ -525,6 +603,7 @@ fn clean_group(
     let mut scratch = LogState::empty(base);
     let mut buf: Vec<u8> = Vec::with_capacity(WRITE_CHUNK + (64 << 10));
     let mut written: u64 = 0;
+    let entries_before = filter.txns.borrow().kept_entries.len();
     for s in group {
         let path = segment_path(dir, s.base, "log");
         let file = File::open(&path).at(&path)?;
@@ -578,8 +657,15 @@ fn clean_group(
     drop(out);
     offset_index.flush()?;
     time_index.flush()?;
+    // The aborted transactions whose markers stay in the cleaned segment (an empty file
+    // replaces the first segment's index when none do).
+    let kept_entries: Vec<_> = filter.txns.borrow().kept_entries[entries_before..].to_vec();
+    let txn_path = segment_path(dir, base, "txnindex.cleaned");
+    let _ = std::fs::remove_file(&txn_path);
+    File::create(&txn_path).at(&txn_path)?;
+    super::txn_index::append(&txn_path, &kept_entries)?;
     // Committed from here on: recovery finishes a swap whose `.log.swap` exists.
-    for suffix in ["index", "timeindex", "log"] {
+    for suffix in ["index", "timeindex", "txnindex", "log"] {
         let from = segment_path(dir, base, &format!("{suffix}.cleaned"));
         let to = segment_path(dir, base, &format!("{suffix}.swap"));
         if from.exists() {
@@ -600,7 +686,7 @@ fn clean_group(
 
 /// Deletes the `.cleaned` and `.swap` files of a pass that did not swap.
 fn remove_leftovers(dir: &Path, base: i64) {
-    for suffix in ["log", "index", "timeindex"] {
+    for suffix in ["log", "index", "timeindex", "txnindex"] {
         for stage in ["cleaned", "swap"] {
             let _ = std::fs::remove_file(segment_path(dir, base, &format!("{suffix}.{stage}")));
         }
@@ -637,7 +723,7 @@ pub fn recover_swaps(dir: &Path) -> Result<bool> {
         let next = summary.next_offset.unwrap_or(base);
         for other in segment::list_segments(dir)? {
             if other > base && other < next {
-                for suffix in ["log", "index", "timeindex"] {
+                for suffix in ["log", "index", "timeindex", "txnindex"] {
                     let _ = std::fs::remove_file(segment_path(dir, other, suffix));
                 }
             }
@@ -650,6 +736,13 @@ pub fn recover_swaps(dir: &Path) -> Result<bool> {
             } else {
                 let _ = std::fs::remove_file(&to);
             }
+        }
+        // The aborted-transaction index cannot be rebuilt from the cleaned log alone: without
+        // its swap it was renamed in already.
+        let from = segment_path(dir, base, "txnindex.swap");
+        if from.exists() {
+            let to = segment_path(dir, base, "txnindex");
+            std::fs::rename(&from, &to).at(&to)?;
         }
         let to = segment_path(dir, base, "log");
         std::fs::rename(&swap, &to).at(&to)?;

@@ -14,13 +14,16 @@
 //! - [`retention`]: deleting old segments.
 //! - [`cleaner`]: log compaction (keeping the last record of each key), with
 //!   [`offset_map`] (its key → offset map), [`records`] (records read and rewritten in place)
-//!   and [`cleaner_checkpoint`] (how far each partition is cleaned).
+//!   [`cleaner_checkpoint`] (how far each partition is cleaned) and [`cleaner_txn`] (aborted
+//!   data and transaction markers).
+//! - [`control`]: transaction markers; [`txn_index`]: the aborted-transaction index.
 //! - [`config`]: topic-level log settings.
 
 pub mod atomic_file;
 pub mod batch;
 pub mod cleaner;
 pub mod cleaner_checkpoint;
+pub mod cleaner_txn;
 pub mod codec;
 pub mod config;
 pub mod control;

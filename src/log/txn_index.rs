@@ -174,6 +174,42 @@ pub fn collect(dir: &Path, bases: &[i64], from: i64, upper: i64) -> Result<Vec<A
     Ok(out)
 }
 
+/// The batches of `data` a `read_committed` reader keeps: those of aborted transactions go
+/// (Kafka's consumer does this with the Fetch's aborted transactions: a producer's records from
+/// the first offset of an aborted transaction are dropped until its abort marker).
+pub fn drop_aborted(data: bytes::Bytes, aborted: &[AbortedTxn]) -> bytes::Bytes {
+    if aborted.is_empty() {
+        return data;
+    }
+    let mut pending: Vec<&AbortedTxn> = aborted.iter().collect();
+    pending.sort_by_key(|a| a.first_offset);
+    let mut next = 0;
+    let mut aborting = std::collections::HashSet::new();
+    let mut kept = bytes::BytesMut::with_capacity(data.len());
+    let mut at = 0;
+    while at < data.len() {
+        let Ok(h) = super::batch::BatchHeader::parse(&data[at..]) else {
+            break;
+        };
+        let end = (at + h.size()).min(data.len());
+        while next < pending.len() && pending[next].first_offset <= h.last_offset() {
+            aborting.insert(pending[next].producer_id);
+            next += 1;
+        }
+        let drop = if h.is_control() {
+            aborting.remove(&h.producer_id);
+            false
+        } else {
+            super::control::is_transactional(&h) && aborting.contains(&h.producer_id)
+        };
+        if !drop {
+            kept.extend_from_slice(&data[at..end]);
+        }
+        at = end;
+    }
+    kept.freeze()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1254,7 +1254,7 @@ impl UnifiedLog {
             let dir = &log.dir;
             let swapped = (|| -> Result<()> {
                 let name = |b: i64, suffix: &str| dir.join(segment::file_name(b, suffix));
-                for suffix in ["index", "timeindex"] {
+                for suffix in ["index", "timeindex", "txnindex"] {
                     let from = name(base, &format!("{suffix}.swap"));
                     if from.exists() {
                         std::fs::rename(&from, name(base, suffix)).at(&from)?;

@@ -268,7 +268,13 @@ impl EmbeddedConsumer {
                 Some(p) => Ok(p),
                 None => c.log.locate(c.next_offset),
             };
-            let fetched = at.and_then(|pos| Ok((pos, c.log.read(pos, max_bytes, usize::MAX)?)));
+            let committed = self.config.read_committed;
+            let fetched = at.and_then(|pos| {
+                Ok((
+                    pos,
+                    c.log.read_isolated(pos, max_bytes, usize::MAX, committed)?,
+                ))
+            });
             // Retention may have removed the position: start again per auto.offset.reset.
             let data = match fetched {
                 Ok((_, d)) => d,
@@ -340,7 +346,14 @@ impl EmbeddedConsumer {
                 continue;
             }
             stored.clear();
-            decode_batches(data.records.into_bytes()?, &mut stored)?;
+            let mut bytes = data.records.into_bytes()?;
+            if committed {
+                let aborted = c
+                    .log
+                    .aborted_transactions(c.next_offset, data.next.offset)?;
+                bytes = crate::log::txn_index::drop_aborted(bytes, &aborted);
+            }
+            decode_batches(bytes, &mut stored)?;
             let room = self.config.max_poll_records - out.len();
             let mut taken = 0;
             let mut last = None;

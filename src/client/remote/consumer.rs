@@ -78,7 +78,16 @@ impl RemoteConsumer {
                     OffsetReset::Latest => "latest",
                 },
             )
-            .set("enable.partition.eof", "false");
+            .set("enable.partition.eof", "false")
+            // librdkafka's default is read_committed; Kafka's (and ours) read_uncommitted.
+            .set(
+                "isolation.level",
+                if config.read_committed {
+                    "read_committed"
+                } else {
+                    "read_uncommitted"
+                },
+            );
         // librdkafka 2.x backs off a whole second whenever its local queue is full, which a
         // consumer printing a million records fills: 5.6 s instead of 0.95 s for 1M records.
         if !remote.properties.contains_key("fetch.queue.backoff.ms") {
