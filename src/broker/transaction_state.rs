@@ -128,6 +128,7 @@ pub struct TransactionMetadata {
     /// Groups whose offsets the open transaction commits (AddOffsetsToTxn).
     pub groups: BTreeSet<String>,
     /// TxnOffsetCommit offsets waiting for the commit, by group.
+    #[serde(with = "pending_as_list")]
     pub pending_offsets: BTreeMap<String, BTreeMap<TopicPartition, PendingOffset>>,
     /// When the open transaction started (ms), or -1.
     pub start_ms: i64,
@@ -136,6 +137,32 @@ pub struct TransactionMetadata {
 }
 
 type Checked<T> = Result<T, ResponseError>;
+
+/// Pending offsets as JSON: a list of (group, topic, partition, offset), since JSON object keys
+/// are strings only.
+mod pending_as_list {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    type Pending = BTreeMap<String, BTreeMap<TopicPartition, PendingOffset>>;
+
+    pub fn serialize<S: Serializer>(p: &Pending, s: S) -> Result<S::Ok, S::Error> {
+        let list: Vec<(&String, &String, i32, &PendingOffset)> = p
+            .iter()
+            .flat_map(|(g, o)| o.iter().map(move |((t, n), v)| (g, t, *n, v)))
+            .collect();
+        list.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Pending, D::Error> {
+        let list: Vec<(String, String, i32, PendingOffset)> = Vec::deserialize(d)?;
+        let mut out = Pending::new();
+        for (g, t, n, v) in list {
+            out.entry(g).or_default().insert((t, n), v);
+        }
+        Ok(out)
+    }
+}
 
 /// The highest epoch handed out before a producer gets a fresh id (Kafka keeps one step of
 /// headroom for the fencing bump).
@@ -594,6 +621,31 @@ mod tests {
         assert_eq!(m.end(7, 0, true, 1_103), Err(ResponseError::ProducerFenced));
         assert!(!m.expired(1_103, 10_000));
         assert!(m.expired(11_102, 10_000));
+    }
+
+    #[test]
+    fn the_state_round_trips_through_json() {
+        let mut m = TransactionMetadata::new("t", 7, 60_000, 0);
+        ready(&mut m, 0);
+        m.add_partitions(7, 0, &[tp("a", 3)], 1).unwrap();
+        m.add_group(7, 0, "g", 1).unwrap();
+        m.add_offsets(
+            7,
+            0,
+            "g",
+            vec![(
+                tp("in", 2),
+                PendingOffset {
+                    offset: 9,
+                    metadata: "m".into(),
+                },
+            )],
+            2,
+        )
+        .unwrap();
+        let json = serde_json::to_vec(&m).unwrap();
+        let back: TransactionMetadata = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back, m);
     }
 
     #[test]

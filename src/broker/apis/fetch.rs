@@ -122,6 +122,7 @@ fn read_partition(
     pd.partition_index = partition;
     pd.high_watermark = data.log_end_offset;
     pd.last_stable_offset = data.last_stable_offset;
+    pd.aborted_transactions = None;
     if committed {
         let aborted = if data.records.is_empty() {
             Vec::new()
