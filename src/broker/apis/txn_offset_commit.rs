@@ -57,24 +57,25 @@ pub fn handle(
             per_partition.push(error);
         }
     }
-    if group_error == code::NONE && !offsets.is_empty() {
-        if let Err(e) = state.transactions().txn_offset_commit(
+    if group_error == code::NONE
+        && !offsets.is_empty()
+        && let Err(e) = state.transactions().txn_offset_commit(
             &req.transactional_id.0,
             req.producer_id.0,
             req.producer_epoch,
             &group,
             offsets,
-        ) {
-            // Before v3 clients knew no PRODUCER_FENCED.
-            group_error = match e {
-                ResponseError::InvalidProducerIdMapping | ResponseError::ProducerFenced
-                    if version < 3 =>
-                {
-                    ResponseError::InvalidProducerEpoch.code()
-                }
-                e => fenced_as(e, version < 3),
-            };
-        }
+        )
+    {
+        // Before v3 clients knew no PRODUCER_FENCED.
+        group_error = match e {
+            ResponseError::InvalidProducerIdMapping | ResponseError::ProducerFenced
+                if version < 3 =>
+            {
+                ResponseError::InvalidProducerEpoch.code()
+            }
+            e => fenced_as(e, version < 3),
+        };
     }
     let mut r = TxnOffsetCommitResponse::default();
     let mut errors = per_partition.into_iter();
