@@ -1,25 +1,25 @@
 //! DeleteGroups (key 42): drops groups without members, with their committed offsets.
 
+use kafka_protocol::ResponseError;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
 
 use super::super::coordinator::GroupDeletion;
 use super::super::state::BrokerState;
-use super::code;
 use crate::Error;
 
 fn delete(state: &BrokerState, group: &str) -> i16 {
     if group.is_empty() {
-        return code::INVALID_GROUP_ID;
+        return ResponseError::InvalidGroupId.code();
     }
     let known = match state.coordinator().delete(group) {
-        GroupDeletion::NonEmpty => return code::NON_EMPTY_GROUP,
+        GroupDeletion::NonEmpty => return ResponseError::NonEmptyGroup.code(),
         GroupDeletion::Removed => true,
         GroupDeletion::Unknown => false,
     };
     match state.engine().groups().delete(group) {
-        Ok(()) => code::NONE,
-        Err(Error::GroupNotFound(_)) if known => code::NONE,
+        Ok(()) => 0,
+        Err(Error::GroupNotFound(_)) if known => 0,
         Err(e) => e.code(),
     }
 }

@@ -10,7 +10,6 @@ use super::super::coordinator::{
     CONSUMER_PROTOCOL, ClassicGroupState, GroupDescription, MemberDescription,
 };
 use super::super::state::BrokerState;
-use super::code;
 use crate::engine::group::GroupState;
 
 /// READ, DELETE and DESCRIBE: what anyone may do to a group on a broker without ACLs.
@@ -101,7 +100,7 @@ pub fn handle(
                     g.group_state = StrBytes::from_static_str(ClassicGroupState::Dead.as_str());
                 }
             }
-            if version >= 3 && req.include_authorized_operations && g.error_code == code::NONE {
+            if version >= 3 && req.include_authorized_operations && g.error_code == 0 {
                 g.authorized_operations = GROUP_OPERATIONS;
             }
             g.group_id = GroupId(id.0);

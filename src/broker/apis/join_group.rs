@@ -3,13 +3,13 @@
 
 use std::net::SocketAddr;
 
+use kafka_protocol::ResponseError;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{JoinGroupRequest, JoinGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::super::coordinator::{self, JoinResult};
 use super::super::state::BrokerState;
-use super::code;
 
 fn str_bytes(s: String) -> StrBytes {
     StrBytes::from_string(s)
@@ -55,7 +55,7 @@ pub async fn handle(
     let result = state
         .coordinator()
         .join(join)
-        .wait(|| JoinResult::error(code::NOT_COORDINATOR, &member_id))
+        .wait(|| JoinResult::error(ResponseError::NotCoordinator, &member_id))
         .await;
     response(result, version)
 }

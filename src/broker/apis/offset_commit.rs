@@ -2,13 +2,13 @@
 //! embedded tools (`consumer-groups --describe`) read them too. Members must name their
 //! generation; a group without members takes simple commits (generation -1).
 
+use kafka_protocol::ResponseError;
 use kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
 };
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 
 use super::super::state::BrokerState;
-use super::code;
 use crate::engine::group::CommittedOffset;
 
 /// Kafka's `offset.metadata.max.bytes` default.
@@ -43,15 +43,15 @@ pub fn handle(state: &BrokerState, req: OffsetCommitRequest, version: i16) -> Of
         topic.name = t.name.clone();
         for p in &t.partitions {
             let metadata = p.committed_metadata.as_deref().unwrap_or("");
-            let error = if group_error != code::NONE {
+            let error = if group_error != 0 {
                 group_error
             } else if !meta
                 .as_ref()
                 .is_some_and(|m| (0..m.partitions).contains(&p.partition_index))
             {
-                code::UNKNOWN_TOPIC_OR_PARTITION
+                ResponseError::UnknownTopicOrPartition.code()
             } else if metadata.len() > MAX_METADATA_BYTES {
-                code::OFFSET_METADATA_TOO_LARGE
+                ResponseError::OffsetMetadataTooLarge.code()
             } else {
                 commits.push((
                     (t.name.0.to_string(), p.partition_index),
@@ -62,7 +62,7 @@ pub fn handle(state: &BrokerState, req: OffsetCommitRequest, version: i16) -> Of
                         expire_timestamp,
                     },
                 ));
-                code::NONE
+                0
             };
             let mut part = OffsetCommitResponsePartition::default();
             part.partition_index = p.partition_index;
@@ -75,7 +75,7 @@ pub fn handle(state: &BrokerState, req: OffsetCommitRequest, version: i16) -> Of
         tracing::error!(%group, error = %e, "commit failed");
         for topic in &mut resp.topics {
             for part in &mut topic.partitions {
-                if part.error_code == code::NONE {
+                if part.error_code == 0 {
                     part.error_code = e.code();
                 }
             }

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use kafka_protocol::ResponseError;
 use kafka_protocol::messages::offset_delete_response::{
     OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
 };
@@ -10,7 +11,6 @@ use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
 
 use super::super::coordinator::OffsetDeleteCheck;
 use super::super::state::BrokerState;
-use super::code;
 use crate::engine::group::{GroupState, Subscription};
 
 /// Which topics are off limits: `None` for all of them.
@@ -49,11 +49,11 @@ fn guard(state: &BrokerState, group: &str) -> Result<Guard, i16> {
         ))
     };
     match state.coordinator().offset_delete_check(group) {
-        OffsetDeleteCheck::NonEmpty => Err(code::NON_EMPTY_GROUP),
+        OffsetDeleteCheck::NonEmpty => Err(ResponseError::NonEmptyGroup.code()),
         OffsetDeleteCheck::Subscribed(topics) => Ok(Guard::Subscribed(topics)),
         OffsetDeleteCheck::Empty => embedded(),
         OffsetDeleteCheck::Unknown => match store.state(group).map_err(|e| e.code())? {
-            GroupState::Dead => Err(code::GROUP_ID_NOT_FOUND),
+            GroupState::Dead => Err(ResponseError::GroupIdNotFound.code()),
             GroupState::Empty => Ok(Guard::Free),
             GroupState::Stable => embedded(),
         },
@@ -91,12 +91,12 @@ pub fn handle(
                         .as_ref()
                         .is_some_and(|m| (0..m.partitions).contains(&index))
                     {
-                        code::UNKNOWN_TOPIC_OR_PARTITION
+                        ResponseError::UnknownTopicOrPartition.code()
                     } else if guard.protects(&t.name.0) {
-                        code::GROUP_SUBSCRIBED_TO_TOPIC
+                        ResponseError::GroupSubscribedToTopic.code()
                     } else {
                         match engine.groups().delete_offset(&group, &t.name.0, index) {
-                            Ok(_) => code::NONE,
+                            Ok(_) => 0,
                             Err(e) => e.code(),
                         }
                     };

@@ -1,11 +1,11 @@
 //! SyncGroup (key 14): the leader hands out the assignment; every member waits for its share.
 
+use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{SyncGroupRequest, SyncGroupResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::super::coordinator::{self, SyncResult};
 use super::super::state::BrokerState;
-use super::code;
 
 /// The response, once the leader has synced.
 pub async fn handle(state: &BrokerState, req: SyncGroupRequest, version: i16) -> SyncGroupResponse {
@@ -37,7 +37,7 @@ pub async fn handle(state: &BrokerState, req: SyncGroupRequest, version: i16) ->
     let r = state
         .coordinator()
         .sync(sync)
-        .wait(|| SyncResult::error(code::NOT_COORDINATOR))
+        .wait(|| SyncResult::error(ResponseError::NotCoordinator))
         .await;
     let mut resp = SyncGroupResponse::default();
     resp.error_code = r.error;
