@@ -118,7 +118,9 @@ pub async fn handle(state: &BrokerState, ctx: &RequestContext<'_>, mut frame: By
             correlation_id,
             api_key,
             0,
-            ResponseKind::ApiVersions(apis::api_versions::handle(code::UNSUPPORTED_VERSION)),
+            ResponseKind::ApiVersions(apis::api_versions::handle(
+                kafka_protocol::ResponseError::UnsupportedVersion.code(),
+            )),
         );
     }
     let Some((lo, hi)) = served else {
@@ -253,12 +255,12 @@ pub async fn handle(state: &BrokerState, ctx: &RequestContext<'_>, mut frame: By
         // without SASL, or after it, these are out of place, as Kafka answers.
         RequestKind::SaslHandshake(_) => {
             let mut r = kafka_protocol::messages::SaslHandshakeResponse::default();
-            r.error_code = code::ILLEGAL_SASL_STATE;
+            r.error_code = kafka_protocol::ResponseError::IllegalSaslState.code();
             ResponseKind::SaslHandshake(r)
         }
         RequestKind::SaslAuthenticate(_) => {
             let mut r = kafka_protocol::messages::SaslAuthenticateResponse::default();
-            r.error_code = code::ILLEGAL_SASL_STATE;
+            r.error_code = kafka_protocol::ResponseError::IllegalSaslState.code();
             r.error_message = Some(kafka_protocol::protocol::StrBytes::from_static_str(
                 "SaslAuthenticate request received after successful authentication",
             ));

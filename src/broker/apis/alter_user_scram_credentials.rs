@@ -23,12 +23,12 @@ type Outcome = (i16, Option<String>);
 fn check_name_and_mechanism(name: &str, mechanism: i8) -> Result<ScramMechanism, Outcome> {
     if name.is_empty() {
         return Err((
-            code::UNACCEPTABLE_CREDENTIAL,
+            kafka_protocol::ResponseError::UnacceptableCredential.code(),
             Some("Username must not be empty".into()),
         ));
     }
     ScramMechanism::from_code(mechanism).ok_or((
-        code::UNSUPPORTED_SASL_MECHANISM,
+        kafka_protocol::ResponseError::UnsupportedSaslMechanism.code(),
         Some("Unknown SCRAM mechanism".into()),
     ))
 }
@@ -44,7 +44,7 @@ pub fn handle(
     let mut upsertions: BTreeMap<String, (ScramMechanism, ScramCredential)> = BTreeMap::new();
     let twice = || {
         (
-            code::DUPLICATE_RESOURCE,
+            kafka_protocol::ResponseError::DuplicateResource.code(),
             Some("A user credential cannot be altered twice in the same request".to_string()),
         )
     };
@@ -71,7 +71,7 @@ pub fn handle(
                     errors.insert(
                         name,
                         (
-                            code::RESOURCE_NOT_FOUND,
+                            kafka_protocol::ResponseError::ResourceNotFound.code(),
                             Some("Attempt to delete a user credential that does not exist".into()),
                         ),
                     );
@@ -96,7 +96,7 @@ pub fn handle(
                 errors.insert(
                     name,
                     (
-                        code::UNACCEPTABLE_CREDENTIAL,
+                        kafka_protocol::ResponseError::UnacceptableCredential.code(),
                         Some("Too few iterations".into()),
                     ),
                 );
@@ -105,7 +105,7 @@ pub fn handle(
                 errors.insert(
                     name,
                     (
-                        code::UNACCEPTABLE_CREDENTIAL,
+                        kafka_protocol::ResponseError::UnacceptableCredential.code(),
                         Some("Too many iterations".into()),
                     ),
                 );
@@ -139,7 +139,10 @@ pub fn handle(
                 Ok(()) => (code::NONE, None),
                 Err(e) => {
                     tracing::error!("{e}");
-                    (code::UNKNOWN_SERVER_ERROR, Some(e.to_string()))
+                    (
+                        kafka_protocol::ResponseError::UnknownServerError.code(),
+                        Some(e.to_string()),
+                    )
                 }
             };
             outcomes.insert(name, outcome);

@@ -4,7 +4,7 @@ use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse};
 
 use super::super::state::BrokerState;
-use super::{code, message, topic_name};
+use super::{message, topic_name};
 
 fn delete(state: &BrokerState, name: &str, version: i16) -> DeletableTopicResult {
     let mut res = DeletableTopicResult::default();
@@ -44,13 +44,13 @@ pub fn handle(state: &BrokerState, req: DeleteTopicsRequest, version: i16) -> De
                     _ => {
                         let mut res = DeletableTopicResult::default();
                         res.topic_id = t.topic_id;
-                        res.error_code = code::UNKNOWN_TOPIC_ID;
+                        res.error_code = kafka_protocol::ResponseError::UnknownTopicId.code();
                         res
                     }
                 },
                 (None, true) => {
                     let mut res = DeletableTopicResult::default();
-                    res.error_code = code::INVALID_REQUEST;
+                    res.error_code = kafka_protocol::ResponseError::InvalidRequest.code();
                     res
                 }
             };

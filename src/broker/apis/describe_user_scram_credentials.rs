@@ -11,7 +11,6 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::code;
 use crate::broker::security::credentials::CredentialStore;
 
 /// The response: every user when none is named.
@@ -40,7 +39,7 @@ pub fn handle(
             let mut result = DescribeUserScramCredentialsResult::default();
             result.user = StrBytes::from_string(user.clone());
             if twice {
-                result.error_code = code::DUPLICATE_RESOURCE;
+                result.error_code = kafka_protocol::ResponseError::DuplicateResource.code();
                 result.error_message = Some(StrBytes::from_string(format!(
                     "Cannot describe SCRAM credentials for the same user twice in a single request: {user}"
                 )));
@@ -55,7 +54,7 @@ pub fn handle(
                     })
                     .collect();
             } else {
-                result.error_code = code::RESOURCE_NOT_FOUND;
+                result.error_code = kafka_protocol::ResponseError::ResourceNotFound.code();
                 result.error_message = Some(StrBytes::from_string(format!(
                     "Attempt to describe a user credential that does not exist: {user}"
                 )));

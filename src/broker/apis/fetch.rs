@@ -23,7 +23,7 @@ use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId};
 
 use super::super::connection::Part;
 use super::super::state::BrokerState;
-use super::{code, topic_name};
+use super::topic_name;
 use crate::engine::TopicMetadata;
 use crate::error::Error;
 use crate::log::{FileRegion, Records};
@@ -196,9 +196,9 @@ fn fetch_once(state: &BrokerState, req: &FetchRequest, version: i16) -> (FetchRe
                 pd.partition_index = p.partition;
                 pd.high_watermark = -1;
                 pd.error_code = if version >= 13 {
-                    code::UNKNOWN_TOPIC_ID
+                    kafka_protocol::ResponseError::UnknownTopicId.code()
                 } else {
-                    code::UNKNOWN_TOPIC_OR_PARTITION
+                    kafka_protocol::ResponseError::UnknownTopicOrPartition.code()
                 };
                 tr.partitions.push(pd);
                 continue;

@@ -11,7 +11,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::super::listener::Endpoint;
 use super::super::state::BrokerState;
-use super::{code, topic_name};
+use super::topic_name;
 use crate::engine::TopicMetadata;
 
 /// Who holds a partition, as Metadata and DescribeTopicPartitions both report it.
@@ -92,7 +92,7 @@ fn lookup(
                 return failed(
                     Some(name),
                     uuid::Uuid::nil(),
-                    code::UNKNOWN_TOPIC_OR_PARTITION,
+                    kafka_protocol::ResponseError::UnknownTopicOrPartition.code(),
                 );
             }
             *budget -= partitions;
@@ -152,9 +152,17 @@ pub fn handle(
             (Some(name), _) => lookup(state, name, auto_create, &mut budget, version),
             (None, false) => match state.topic_by_id(t.topic_id) {
                 Ok(Some(meta)) => described(state, &meta, version),
-                _ => failed(None, t.topic_id, code::UNKNOWN_TOPIC_ID),
+                _ => failed(
+                    None,
+                    t.topic_id,
+                    kafka_protocol::ResponseError::UnknownTopicId.code(),
+                ),
             },
-            (None, true) => failed(None, t.topic_id, code::INVALID_REQUEST),
+            (None, true) => failed(
+                None,
+                t.topic_id,
+                kafka_protocol::ResponseError::InvalidRequest.code(),
+            ),
         };
         let key = topic
             .name

@@ -122,56 +122,8 @@ pub fn fenced_as(e: kafka_protocol::ResponseError, old_version: bool) -> i16 {
     }
 }
 
-/// Kafka error codes used by the handlers.
+/// The error code of success; every other code comes from `kafka_protocol::ResponseError`.
 pub mod code {
     /// NONE.
     pub const NONE: i16 = 0;
-    /// UNKNOWN_SERVER_ERROR.
-    pub const UNKNOWN_SERVER_ERROR: i16 = -1;
-    /// UNKNOWN_TOPIC_OR_PARTITION.
-    pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
-    /// UNSUPPORTED_VERSION.
-    pub const UNSUPPORTED_VERSION: i16 = 35;
-    /// INVALID_REQUEST.
-    pub const INVALID_REQUEST: i16 = 42;
-    /// UNKNOWN_TOPIC_ID.
-    pub const UNKNOWN_TOPIC_ID: i16 = 100;
-    /// INVALID_TOPIC_EXCEPTION.
-    pub const INVALID_TOPIC_EXCEPTION: i16 = 17;
-    /// OFFSET_METADATA_TOO_LARGE.
-    pub const OFFSET_METADATA_TOO_LARGE: i16 = 12;
-    /// NOT_COORDINATOR.
-    pub const NOT_COORDINATOR: i16 = 16;
-    /// ILLEGAL_GENERATION.
-    pub const ILLEGAL_GENERATION: i16 = 22;
-    /// INCONSISTENT_GROUP_PROTOCOL.
-    pub const INCONSISTENT_GROUP_PROTOCOL: i16 = 23;
-    /// INVALID_GROUP_ID.
-    pub const INVALID_GROUP_ID: i16 = 24;
-    /// UNKNOWN_MEMBER_ID.
-    pub const UNKNOWN_MEMBER_ID: i16 = 25;
-    /// INVALID_SESSION_TIMEOUT.
-    pub const INVALID_SESSION_TIMEOUT: i16 = 26;
-    /// REBALANCE_IN_PROGRESS.
-    pub const REBALANCE_IN_PROGRESS: i16 = 27;
-    /// NON_EMPTY_GROUP.
-    pub const NON_EMPTY_GROUP: i16 = 68;
-    /// GROUP_ID_NOT_FOUND.
-    pub const GROUP_ID_NOT_FOUND: i16 = 69;
-    /// MEMBER_ID_REQUIRED.
-    pub const MEMBER_ID_REQUIRED: i16 = 79;
-    /// FENCED_INSTANCE_ID.
-    pub const FENCED_INSTANCE_ID: i16 = 82;
-    /// GROUP_SUBSCRIBED_TO_TOPIC.
-    pub const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;
-    /// UNSUPPORTED_SASL_MECHANISM.
-    pub const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
-    /// ILLEGAL_SASL_STATE.
-    pub const ILLEGAL_SASL_STATE: i16 = 34;
-    /// RESOURCE_NOT_FOUND.
-    pub const RESOURCE_NOT_FOUND: i16 = 91;
-    /// DUPLICATE_RESOURCE.
-    pub const DUPLICATE_RESOURCE: i16 = 92;
-    /// UNACCEPTABLE_CREDENTIAL.
-    pub const UNACCEPTABLE_CREDENTIAL: i16 = 93;
 }

@@ -6,7 +6,7 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 
 use super::super::state::BrokerState;
-use super::{code, message};
+use super::message;
 use crate::error::Error;
 use crate::log::AppendInfo;
 use crate::log::batch::BatchHeader;
@@ -72,7 +72,7 @@ pub fn handle(state: &BrokerState, req: ProduceRequest, version: i16) -> Option<
             let mut pr = PartitionProduceResponse::default();
             pr.index = p.index;
             if version < 3 {
-                pr.error_code = code::UNSUPPORTED_VERSION;
+                pr.error_code = kafka_protocol::ResponseError::UnsupportedVersion.code();
             } else {
                 match append(state, &t.name.0, p.index, p.records) {
                     Ok(info) => {

@@ -41,9 +41,9 @@ pub fn handle(
                 .as_ref()
                 .is_some_and(|m| (0..m.partitions).contains(&p.partition_index))
             {
-                code::UNKNOWN_TOPIC_OR_PARTITION
+                kafka_protocol::ResponseError::UnknownTopicOrPartition.code()
             } else if metadata.len() > MAX_METADATA_BYTES {
-                code::OFFSET_METADATA_TOO_LARGE
+                kafka_protocol::ResponseError::OffsetMetadataTooLarge.code()
             } else {
                 offsets.push((
                     (t.name.0.to_string(), p.partition_index),
