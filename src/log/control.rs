@@ -78,21 +78,35 @@ pub fn encode_marker(
 /// The marker type of a control batch (the whole batch, or at least its header and first
 /// record); None for a batch that is not a well-formed marker.
 pub fn marker_type(batch: &[u8], h: &BatchHeader) -> Option<ControlType> {
+    marker(batch, h).map(|(kind, _)| kind)
+}
+
+/// The marker type and coordinator epoch of a control batch, as [`marker_type`].
+pub fn marker(batch: &[u8], h: &BatchHeader) -> Option<(ControlType, i32)> {
     if !h.is_control() || h.compression() != 0 || batch.len() <= HEADER_LEN {
         return None;
     }
-    let mut kind = None;
+    let mut found = None;
     let _ = super::records::for_each_record(&batch[HEADER_LEN..], 1, |r| {
-        kind =
-            r.key
-                .filter(|k| k.len() >= 4)
-                .and_then(|k| match i16::from_be_bytes([k[2], k[3]]) {
-                    0 => Some(ControlType::Abort),
-                    1 => Some(ControlType::Commit),
-                    _ => None,
-                });
+        let kind = r
+            .key
+            .filter(|k| k.len() >= 4)
+            .and_then(|k| match i16::from_be_bytes([k[2], k[3]]) {
+                0 => Some(ControlType::Abort),
+                1 => Some(ControlType::Commit),
+                _ => None,
+            });
+        // After the 4-byte key: the value's length (6, as a varint: 12), version i16 and
+        // coordinator epoch i32.
+        let epoch = r
+            .tail
+            .get(5..12)
+            .filter(|v| v[0] == 12)
+            .map(|v| i32::from_be_bytes([v[3], v[4], v[5], v[6]]))
+            .unwrap_or(-1);
+        found = kind.map(|k| (k, epoch));
     });
-    kind
+    found
 }
 
 /// Bytes of a marker batch: enough to read its type from the file after the header.
@@ -116,6 +130,7 @@ mod tests {
             );
             assert_eq!(h.base_sequence, -1);
             assert_eq!(marker_type(&b, &h), Some(kind));
+            assert_eq!(marker(&b, &h), Some((kind, 3)));
         }
         let data = crate::log::codec::encode_batch(
             &[crate::log::ProducerRecord {

@@ -542,6 +542,14 @@ impl ProducerStateManager {
         }
     }
 
+    /// Records the coordinator epoch of the marker just applied for `producer_id` (Kafka keeps
+    /// the latest one per producer; DescribeProducers shows it).
+    pub fn set_coordinator_epoch(&mut self, producer_id: i64, epoch: i32) {
+        if let Some(e) = self.producers.get_mut(&producer_id) {
+            e.coordinator_epoch = epoch;
+        }
+    }
+
     /// Moves the map end forward over offsets known to hold no producer batch (appends of
     /// plain producers, or a range the shared state vouches for).
     pub fn advance_map_end(&mut self, offset: i64) {

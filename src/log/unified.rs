@@ -840,7 +840,7 @@ impl UnifiedLog {
             next.log_end_offset = placed_header.next_offset();
             placed.push((w.state.active_size + at as u64, placed_header));
             if placed_header.is_control() {
-                markers.push((placed_header, super::control::marker_type(bytes, h)));
+                markers.push((placed_header, super::control::marker(bytes, h)));
             }
             at += size;
         }
@@ -850,8 +850,8 @@ impl UnifiedLog {
         if with_producer && let Some(m) = producers.as_ref() {
             let headers: Vec<BatchHeader> = placed.iter().map(|(_, h)| *h).collect();
             next.first_unstable = m.first_unstable_after(&headers);
-            for (h, kind) in &markers {
-                if *kind == Some(super::control::ControlType::Abort) {
+            for (h, marker) in &markers {
+                if marker.map(|(kind, _)| kind) == Some(super::control::ControlType::Abort) {
                     aborted.push(super::txn_index::AbortedTxn {
                         producer_id: h.producer_id,
                         first_offset: m.txn_first_offset(h.producer_id).unwrap_or(h.base_offset),
@@ -942,6 +942,11 @@ impl UnifiedLog {
             for (_, h) in &placed {
                 m.apply(h);
             }
+            for (h, marker) in &markers {
+                if let Some((_, epoch)) = marker {
+                    m.set_coordinator_epoch(h.producer_id, *epoch);
+                }
+            }
         }
         if self.mode == Mode::Exclusive {
             *self.lock_published() = w.state;
@@ -1014,10 +1019,15 @@ impl UnifiedLog {
                     let from = m.map_end_offset().max(state.log_start_offset);
                     let dir = self.dir.clone();
                     self.walk_batches(state, from, |h, file, path, pos, base| {
-                        if h.is_control() {
-                            index_scanned_marker(&dir, m, h, file, path, pos, base)?;
-                        }
+                        let marker = if h.is_control() {
+                            index_scanned_marker(&dir, m, h, file, path, pos, base)?
+                        } else {
+                            None
+                        };
                         m.apply(h);
+                        if let Some((_, epoch)) = marker {
+                            m.set_coordinator_epoch(h.producer_id, epoch);
+                        }
                         Ok(())
                     })?;
                     m.advance_map_end(state.log_end_offset);
@@ -2166,9 +2176,9 @@ impl UnifiedLog {
 }
 
 /// Deletes producer snapshots of segments below the log start, keeping the newest snapshot.
-/// Adds the aborted-transaction index entry of an abort marker found while rebuilding producer
-/// state, unless it is there: the writer that appended the marker may have died before
-/// writing it.
+/// Reads a marker found while rebuilding producer state, and adds the aborted-transaction
+/// index entry of an abort marker unless it is there: the writer that appended the marker may
+/// have died before writing it. Returns the marker's type and coordinator epoch.
 fn index_scanned_marker(
     dir: &Path,
     m: &ProducerStateManager,
@@ -2177,18 +2187,19 @@ fn index_scanned_marker(
     path: &Path,
     pos: u64,
     base: i64,
-) -> Result<()> {
+) -> Result<Option<(super::control::ControlType, i32)>> {
     let mut buf = vec![0u8; h.size().min(super::control::MARKER_LEN)];
     read_exact(file, path, &mut buf, pos)?;
-    if super::control::marker_type(&buf, h) != Some(super::control::ControlType::Abort) {
-        return Ok(());
+    let marker = super::control::marker(&buf, h);
+    if marker.map(|(kind, _)| kind) != Some(super::control::ControlType::Abort) {
+        return Ok(marker);
     }
     let index = super::txn_index::path(dir, base);
     if super::txn_index::read(&index)?
         .iter()
         .any(|e| e.last_offset == h.base_offset)
     {
-        return Ok(());
+        return Ok(marker);
     }
     let first_offset = m.txn_first_offset(h.producer_id).unwrap_or(h.base_offset);
     let placed = [*h];
@@ -2204,7 +2215,8 @@ fn index_scanned_marker(
             last_offset: h.base_offset,
             last_stable_offset,
         }],
-    )
+    )?;
+    Ok(marker)
 }
 
 fn delete_old_snapshots(dir: &Path, log_start_offset: i64) -> Result<()> {
