@@ -18,7 +18,8 @@ failed=0
 scripts=("$@")
 if [[ ${#scripts[@]} == 0 ]]; then
     for s in kcat.sh kafka_python.py confluent_kafka.py java_tools.sh kafkajs.sh streamlog_tools.sh secure_broker.sh \
-        connect_standalone.sh connect_distributed.sh; do
+        connect_standalone.sh connect_distributed.sh streams_wordcount.sh transactions_confluent.py \
+        transactions_tools.sh franz_go_txn.sh; do
         scripts+=("$here/$s")
     done
 fi
