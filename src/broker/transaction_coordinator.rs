@@ -286,16 +286,17 @@ impl TransactionCoordinator {
         m.accepts_produce(epoch, partition)
     }
 
-    /// True when an open transaction holds offsets for this group's partition that are not
-    /// committed yet (OffsetFetch with `require_stable` answers UNSTABLE_OFFSET_COMMIT then).
-    pub fn has_pending_offsets(&self, group: &str, partition: &TopicPartition) -> bool {
+    /// The partitions of `group` for which an open transaction holds offsets not committed yet
+    /// (OffsetFetch with `require_stable` answers UNSTABLE_OFFSET_COMMIT for them).
+    pub fn pending_offsets(&self, group: &str) -> std::collections::HashSet<TopicPartition> {
         let all: Vec<Shared> = lock(&self.txns).values().cloned().collect();
-        all.iter().any(|s| {
-            lock(s)
-                .pending_offsets
-                .get(group)
-                .is_some_and(|o| o.contains_key(partition))
-        })
+        let mut out = std::collections::HashSet::new();
+        for s in all {
+            if let Some(o) = lock(&s).pending_offsets.get(group) {
+                out.extend(o.keys().cloned());
+            }
+        }
+        out
     }
 
     /// The periodic check: finishes decisions a failure or a restart left half done, aborts

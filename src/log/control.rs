@@ -88,14 +88,14 @@ pub fn marker(batch: &[u8], h: &BatchHeader) -> Option<(ControlType, i32)> {
     }
     let mut found = None;
     let _ = super::records::for_each_record(&batch[HEADER_LEN..], 1, |r| {
-        let kind = r
-            .key
-            .filter(|k| k.len() >= 4)
-            .and_then(|k| match i16::from_be_bytes([k[2], k[3]]) {
-                0 => Some(ControlType::Abort),
-                1 => Some(ControlType::Commit),
-                _ => None,
-            });
+        let kind =
+            r.key
+                .filter(|k| k.len() >= 4)
+                .and_then(|k| match i16::from_be_bytes([k[2], k[3]]) {
+                    0 => Some(ControlType::Abort),
+                    1 => Some(ControlType::Commit),
+                    _ => None,
+                });
         // After the 4-byte key: the value's length (6, as a varint: 12), version i16 and
         // coordinator epoch i32.
         let epoch = r

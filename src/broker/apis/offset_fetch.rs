@@ -26,6 +26,11 @@ fn fetch(
     require_stable: bool,
 ) -> Result<BTreeMap<String, Vec<(i32, Fetched)>>, i16> {
     let store = state.engine().groups();
+    let unstable = if require_stable {
+        state.transactions().pending_offsets(group)
+    } else {
+        Default::default()
+    };
     let mut out: BTreeMap<String, Vec<(i32, Fetched)>> = BTreeMap::new();
     match topics {
         None => {
@@ -40,11 +45,7 @@ fn fetch(
             for (topic, partitions) in topics {
                 let list = out.entry(topic.clone()).or_default();
                 for p in partitions {
-                    if require_stable
-                        && state
-                            .transactions()
-                            .has_pending_offsets(group, &(topic.clone(), p))
-                    {
+                    if unstable.contains(&(topic.clone(), p)) {
                         let unstable = kafka_protocol::ResponseError::UnstableOffsetCommit.code();
                         list.push((p, (-1, String::new(), unstable)));
                         continue;
