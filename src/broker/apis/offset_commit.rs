@@ -14,6 +14,22 @@ use crate::engine::group::CommittedOffset;
 /// Kafka's `offset.metadata.max.bytes` default.
 const MAX_METADATA_BYTES: usize = 4096;
 
+/// The checks of one committed partition, shared with TxnOffsetCommit: it exists, and its
+/// metadata string fits `offset.metadata.max.bytes`.
+pub fn check_partition(
+    meta: Option<&crate::engine::TopicMetadata>,
+    partition: i32,
+    metadata: &str,
+) -> Result<(), ResponseError> {
+    if !meta.is_some_and(|m| (0..m.partitions).contains(&partition)) {
+        Err(ResponseError::UnknownTopicOrPartition)
+    } else if metadata.len() > MAX_METADATA_BYTES {
+        Err(ResponseError::OffsetMetadataTooLarge)
+    } else {
+        Ok(())
+    }
+}
+
 /// The response.
 pub fn handle(state: &BrokerState, req: OffsetCommitRequest, version: i16) -> OffsetCommitResponse {
     let group = req.group_id.0.to_string();
@@ -45,13 +61,8 @@ pub fn handle(state: &BrokerState, req: OffsetCommitRequest, version: i16) -> Of
             let metadata = p.committed_metadata.as_deref().unwrap_or("");
             let error = if group_error != 0 {
                 group_error
-            } else if !meta
-                .as_ref()
-                .is_some_and(|m| (0..m.partitions).contains(&p.partition_index))
-            {
-                ResponseError::UnknownTopicOrPartition.code()
-            } else if metadata.len() > MAX_METADATA_BYTES {
-                ResponseError::OffsetMetadataTooLarge.code()
+            } else if let Err(e) = check_partition(meta.as_ref(), p.partition_index, metadata) {
+                e.code()
             } else {
                 commits.push((
                     (t.name.0.to_string(), p.partition_index),

@@ -12,9 +12,6 @@ use super::super::state::BrokerState;
 use super::super::transaction_state::PendingOffset;
 use super::{code, fenced_as};
 
-/// Kafka's `offset.metadata.max.bytes` default.
-const MAX_METADATA_BYTES: usize = 4096;
-
 /// The response.
 pub fn handle(
     state: &BrokerState,
@@ -37,13 +34,10 @@ pub fn handle(
         let meta = state.engine().topic(&t.name.0).ok();
         for p in &t.partitions {
             let metadata = p.committed_metadata.as_deref().unwrap_or("");
-            let error = if !meta
-                .as_ref()
-                .is_some_and(|m| (0..m.partitions).contains(&p.partition_index))
+            let error = if let Err(e) =
+                super::offset_commit::check_partition(meta.as_ref(), p.partition_index, metadata)
             {
-                kafka_protocol::ResponseError::UnknownTopicOrPartition.code()
-            } else if metadata.len() > MAX_METADATA_BYTES {
-                kafka_protocol::ResponseError::OffsetMetadataTooLarge.code()
+                e.code()
             } else {
                 offsets.push((
                     (t.name.0.to_string(), p.partition_index),
