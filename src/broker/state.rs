@@ -49,7 +49,15 @@ impl BrokerState {
     /// State over an opened engine.
     pub fn new(engine: Engine, config: BrokerConfig) -> Result<Self> {
         let cluster_id = engine.cluster_id()?;
-        let coordinator = super::coordinator::GroupCoordinator::new(&config);
+        let coordinator = super::coordinator::GroupCoordinator::with_store(
+            &config,
+            Some(
+                engine
+                    .data_dir()
+                    .join(".streamlog")
+                    .join("group-generations"),
+            ),
+        );
         let producers =
             super::producers::ProducerIdManager::new(&engine.data_dir().join(".streamlog"));
         let transactions = super::transaction_coordinator::TransactionCoordinator::load(

@@ -22,6 +22,7 @@
 pub mod state;
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
@@ -64,6 +65,8 @@ struct Held {
     group: Group,
     joins: HashMap<String, oneshot::Sender<JoinResult>>,
     syncs: HashMap<String, oneshot::Sender<SyncResult>>,
+    /// The generation kept on disk, if any.
+    kept: Option<i32>,
 }
 
 impl Held {
@@ -72,8 +75,19 @@ impl Held {
             group,
             joins: HashMap::new(),
             syncs: HashMap::new(),
+            kept: None,
         }
     }
+}
+
+/// File name of a group's kept generation: hex, since group ids are arbitrary strings.
+fn generation_file(dir: &Path, group_id: &str) -> PathBuf {
+    let mut name = String::with_capacity(group_id.len() * 2 + 5);
+    for b in group_id.bytes() {
+        name.push_str(&format!("{b:02x}"));
+    }
+    name.push_str(".json");
+    dir.join(name)
 }
 
 /// The code of an outcome, for a response.
@@ -101,11 +115,56 @@ pub struct GroupCoordinator {
     ticking: AtomicBool,
     /// The broker is stopping: waiting requests were answered, new ones are refused.
     closed: AtomicBool,
+    /// Where stable generations are kept across restarts (`.streamlog/group-generations`);
+    /// None keeps nothing.
+    store: Option<PathBuf>,
 }
 
 impl GroupCoordinator {
-    /// A coordinator with no groups.
+    /// A coordinator with no groups, keeping nothing on disk.
     pub fn new(config: &BrokerConfig) -> Arc<Self> {
+        Self::with_store(config, None)
+    }
+
+    /// A coordinator keeping each group's stable generation in `store`, with the generations
+    /// kept there loaded (Kafka loads its groups from `__consumer_offsets` the same way): the
+    /// members of a group carry on across a restart. A damaged file is logged and skipped.
+    pub fn with_store(config: &BrokerConfig, store: Option<PathBuf>) -> Arc<Self> {
+        let c = Self::empty(config, store.clone());
+        let Some(dir) = store else { return c };
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot keep group generations");
+            return c;
+        }
+        let now = now();
+        let mut groups = c.lock();
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Some(id) = path.file_stem().and_then(|s| s.to_str()).and_then(unhex) else {
+                continue;
+            };
+            let snap = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| {
+                    serde_json::from_slice::<state::GroupSnapshot>(&b).map_err(|e| e.to_string())
+                });
+            match snap {
+                Ok(snap) => {
+                    let generation = snap.generation;
+                    let mut held = Held::new(Group::restore(&id, &c.config, snap, now));
+                    held.kept = Some(generation);
+                    groups.insert(id, held);
+                }
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "skipping a damaged group generation file")
+                }
+            }
+        }
+        drop(groups);
+        c
+    }
+
+    fn empty(config: &BrokerConfig, store: Option<PathBuf>) -> Arc<Self> {
         Arc::new_cyclic(|me| GroupCoordinator {
             me: me.clone(),
             groups: Mutex::new(HashMap::new()),
@@ -116,7 +175,43 @@ impl GroupCoordinator {
             },
             ticking: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            store,
         })
+    }
+
+    /// Keeps the group's generation on disk when it became Stable at a new one, and forgets it
+    /// when the group emptied; a failure is logged (the group goes on, only a restart would
+    /// lose it).
+    fn keep(&self, group_id: &str, held: &mut Held) {
+        let Some(dir) = &self.store else { return };
+        if self.closed() {
+            return;
+        }
+        let path = generation_file(dir, group_id);
+        if let Some(snap) = held.group.snapshot() {
+            if held.kept == Some(snap.generation) {
+                return;
+            }
+            let written = serde_json::to_vec(&snap)
+                .map_err(|e| crate::error::Error::DataDir(e.to_string()))
+                .and_then(|b| crate::log::atomic_file::write(&path, &b, false));
+            match written {
+                Ok(()) => held.kept = Some(snap.generation),
+                Err(e) => {
+                    tracing::warn!(group = %group_id, error = %e, "cannot keep the group's generation")
+                }
+            }
+        } else if held.group.state() == ClassicGroupState::Empty && held.kept.is_some() {
+            forget_file(&path);
+            held.kept = None;
+        }
+    }
+
+    /// Forgets a dropped group's kept generation.
+    fn forget_kept(&self, group_id: &str) {
+        if let Some(dir) = &self.store {
+            forget_file(&generation_file(dir, group_id));
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Held>> {
@@ -175,6 +270,7 @@ impl GroupCoordinator {
         for deadline in fx.timers {
             self.schedule(group_id, deadline);
         }
+        self.keep(group_id, held);
     }
 
     /// Arms a timer that runs the group's rebalance deadline check at `deadline`.
@@ -353,6 +449,7 @@ impl GroupCoordinator {
         let outcome = held.group.delete();
         if outcome == GroupDeletion::Removed {
             groups.remove(group_id);
+            self.forget_kept(group_id);
         }
         outcome
     }
@@ -373,6 +470,7 @@ impl GroupCoordinator {
             .is_some_and(|h| h.group.dead_if_empty());
         if dead {
             groups.remove(group_id);
+            self.forget_kept(group_id);
         }
         dead
     }
@@ -401,6 +499,26 @@ impl GroupCoordinator {
     }
 }
 
+fn forget_file(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(file = %path.display(), error = %e, "cannot remove a kept group generation");
+    }
+}
+
+/// The group id of a generation file's stem.
+fn unhex(stem: &str) -> Option<String> {
+    if stem.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..stem.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(stem.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
@@ -412,6 +530,48 @@ mod tests {
             group_initial_rebalance_delay: Duration::from_millis(delay_ms),
             ..BrokerConfig::default()
         }
+    }
+
+    #[tokio::test]
+    async fn a_stable_generation_survives_a_restart_and_an_emptied_group_is_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Some(dir.path().join("group-generations"));
+        let c = GroupCoordinator::with_store(&config(0), store.clone());
+        let mut a = join("g", "", &["range"]);
+        a.require_known_member_id = false;
+        let ra = joined(&c, a).await;
+        let synced = c.sync(SyncGroup {
+            group_id: "g".into(),
+            generation_id: ra.generation_id,
+            member_id: ra.member_id.clone(),
+            group_instance_id: None,
+            protocol_type: None,
+            protocol_name: None,
+            assignments: vec![(ra.member_id.clone(), Bytes::from_static(b"A"))],
+        });
+        let gone = || SyncResult::error(ResponseError::NotCoordinator);
+        assert_eq!(synced.wait(gone).await.assignment, Bytes::from_static(b"A"));
+        drop(c);
+
+        // A new coordinator over the same store: the member carries on in its generation.
+        let c = GroupCoordinator::with_store(&config(0), store.clone());
+        let described = c.describe("g").expect("the group is back");
+        assert_eq!(described.state, ClassicGroupState::Stable);
+        assert_eq!(c.heartbeat("g", ra.generation_id, &ra.member_id, None), 0);
+        assert_eq!(
+            c.validate_offset_commit("g", ra.generation_id, &ra.member_id, None),
+            0
+        );
+        assert_eq!(
+            c.heartbeat("g", ra.generation_id + 1, &ra.member_id, None),
+            ResponseError::IllegalGeneration.code()
+        );
+        // The member leaves: the group is empty and nothing is kept any more.
+        let (error, members) = c.leave("g", &[(ra.member_id.clone(), None)]);
+        assert_eq!((error, members), (0, vec![0]));
+        drop(c);
+        let c = GroupCoordinator::with_store(&config(0), store);
+        assert!(c.describe("g").is_none());
     }
 
     fn join(group: &str, member: &str, protocols: &[&str]) -> JoinGroup {

@@ -449,6 +449,44 @@ pub struct Group {
     empty_since_ms: i64,
 }
 
+/// A stable generation of a group as it is kept on disk (Kafka keeps it in
+/// `__consumer_offsets`), so that members carry on with it across a broker restart instead of
+/// being told their generation is unknown.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GroupSnapshot {
+    /// The generation.
+    pub generation: i32,
+    /// Its members' protocol type.
+    pub protocol_type: String,
+    /// The protocol chosen.
+    pub protocol_name: String,
+    /// The leader's member id.
+    pub leader: String,
+    /// The members, in join order.
+    pub members: Vec<MemberSnapshot>,
+}
+
+/// One member of a [`GroupSnapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MemberSnapshot {
+    /// Its member id.
+    pub member_id: String,
+    /// Its static instance id.
+    pub group_instance_id: Option<String>,
+    /// Its client id.
+    pub client_id: String,
+    /// Its host.
+    pub client_host: String,
+    /// `session.timeout.ms`.
+    pub session_timeout_ms: u64,
+    /// The rebalance timeout.
+    pub rebalance_timeout_ms: u64,
+    /// (protocol, metadata), in its order of preference.
+    pub protocols: Vec<(String, Vec<u8>)>,
+    /// Its assignment in the generation.
+    pub assignment: Vec<u8>,
+}
+
 /// The checks of a JoinGroup that need no group, in Kafka's order: the group id, the session
 /// timeout against the broker's bounds, a protocol type and protocols.
 pub fn check_join(config: &GroupConfig, req: &JoinGroup) -> Checked<()> {
@@ -523,6 +561,80 @@ impl Group {
             new_member_added: false,
             empty_since_ms: now_ms,
         }
+    }
+
+    /// The stable generation to keep on disk; None unless the group is Stable.
+    pub fn snapshot(&self) -> Option<GroupSnapshot> {
+        if self.state != ClassicGroupState::Stable {
+            return None;
+        }
+        Some(GroupSnapshot {
+            generation: self.generation,
+            protocol_type: self.protocol_type.clone().unwrap_or_default(),
+            protocol_name: self.protocol_name.clone().unwrap_or_default(),
+            leader: self.leader.clone().unwrap_or_default(),
+            members: self
+                .members
+                .iter()
+                .map(|(id, m)| MemberSnapshot {
+                    member_id: id.clone(),
+                    group_instance_id: m.group_instance_id.clone(),
+                    client_id: m.client_id.clone(),
+                    client_host: m.client_host.clone(),
+                    session_timeout_ms: m.session_timeout.as_millis() as u64,
+                    rebalance_timeout_ms: m.rebalance_timeout.as_millis() as u64,
+                    protocols: m
+                        .protocols
+                        .iter()
+                        .map(|(n, md)| (n.clone(), md.to_vec()))
+                        .collect(),
+                    assignment: m.assignment.to_vec(),
+                })
+                .collect(),
+        })
+    }
+
+    /// A group brought back Stable at a kept generation, as Kafka loads one after a restart:
+    /// each member's session counts from `now`, so members that do not come back expire and
+    /// the rest rebalance without them.
+    pub fn restore(id: &str, config: &GroupConfig, snap: GroupSnapshot, now: Now) -> Self {
+        let mut g = Group::new(id, config, now.ms);
+        if snap.members.is_empty() {
+            return g;
+        }
+        g.state = ClassicGroupState::Stable;
+        g.generation = snap.generation;
+        g.protocol_type = Some(snap.protocol_type.clone());
+        g.protocol_name = Some(snap.protocol_name);
+        g.leader = Some(snap.leader);
+        for m in snap.members {
+            if let Some(instance) = &m.group_instance_id {
+                g.static_members
+                    .insert(instance.clone(), m.member_id.clone());
+            }
+            g.members.insert(
+                m.member_id,
+                Member {
+                    group_instance_id: m.group_instance_id,
+                    client_id: m.client_id,
+                    client_host: m.client_host,
+                    session_timeout: Duration::from_millis(m.session_timeout_ms),
+                    rebalance_timeout: Duration::from_millis(m.rebalance_timeout_ms),
+                    protocol_type: snap.protocol_type.clone(),
+                    protocols: m
+                        .protocols
+                        .into_iter()
+                        .map(|(n, md)| (n, Bytes::from(md)))
+                        .collect(),
+                    assignment: Bytes::from(m.assignment),
+                    awaiting_join: false,
+                    awaiting_sync: false,
+                    last_heartbeat: now.at,
+                    is_new: false,
+                },
+            );
+        }
+        g
     }
 
     /// Its state.
