@@ -509,7 +509,7 @@ fn forget_file(path: &Path) {
 
 /// The group id of a generation file's stem.
 fn unhex(stem: &str) -> Option<String> {
-    if stem.len() % 2 != 0 {
+    if !stem.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..stem.len())
