@@ -29,7 +29,7 @@ set edit:completion:arg-completer[console-consumer] = {|@words|
             cand --from-time 'Start each partition at its first record at or after this time: RFC 3339 (2026-12-01T10:00:00Z), a date (2026-12-01, local midnight), or relative to now (-15m, -2h, -1d)'
             cand --to-time 'Stop each partition before its first record after this time (same forms as --from-time), then exit'
             cand --tail 'Start at the last N records of each partition (add --exit-at-end to stop there)'
-            cand --isolation-level 'read_uncommitted or read_committed (no transactions exist in the embedded engine)'
+            cand --isolation-level 'read_uncommitted, or read_committed: only records of committed transactions, up to the last stable offset'
             cand --property 'A formatter property, key=value: print.timestamp, print.key, print.offset, print.partition, print.delivery, print.epoch, print.headers, print.value, key.separator, line.separator, headers.separator, null.literal, key.deserializer, value.deserializer (String, ByteArray, Long, Integer, Short, Double, Float, Boolean, UUID)'
             cand --formatter-property 'A formatter property, key=value: print.timestamp, print.key, print.offset, print.partition, print.delivery, print.epoch, print.headers, print.value, key.separator, line.separator, headers.separator, null.literal, key.deserializer, value.deserializer (String, ByteArray, Long, Integer, Short, Double, Float, Boolean, UUID)'
             cand --consumer-property 'A consumer config, key=value: group.id, client.id, auto.offset.reset. The same as --command-property, Kafka''s newer name'

@@ -9,7 +9,7 @@ complete -c console-consumer -l format -d 'Print each record through a format st
 complete -c console-consumer -l from-time -d 'Start each partition at its first record at or after this time: RFC 3339 (2026-12-01T10:00:00Z), a date (2026-12-01, local midnight), or relative to now (-15m, -2h, -1d)' -r
 complete -c console-consumer -l to-time -d 'Stop each partition before its first record after this time (same forms as --from-time), then exit' -r
 complete -c console-consumer -l tail -d 'Start at the last N records of each partition (add --exit-at-end to stop there)' -r
-complete -c console-consumer -l isolation-level -d 'read_uncommitted or read_committed (no transactions exist in the embedded engine)' -r
+complete -c console-consumer -l isolation-level -d 'read_uncommitted, or read_committed: only records of committed transactions, up to the last stable offset' -r
 complete -c console-consumer -l property -l formatter-property -d 'A formatter property, key=value: print.timestamp, print.key, print.offset, print.partition, print.delivery, print.epoch, print.headers, print.value, key.separator, line.separator, headers.separator, null.literal, key.deserializer, value.deserializer (String, ByteArray, Long, Integer, Short, Double, Float, Boolean, UUID)' -r
 complete -c console-consumer -l consumer-property -d 'A consumer config, key=value: group.id, client.id, auto.offset.reset. The same as --command-property, Kafka\'s newer name' -r
 complete -c console-consumer -l data-dir -d 'Data directory of the embedded log engine [env: STREAMLOG_DATA_DIR; default: ~/.local/share/streamlog]' -r -F
