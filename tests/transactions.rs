@@ -595,3 +595,61 @@ fn the_cleaner_removes_aborted_records_and_stops_at_the_last_stable_offset() {
     assert!(consume(&mut c, "compacted", 1).contains(&"6".to_string()));
     broker.stop();
 }
+
+#[test]
+fn a_commit_decided_before_a_crash_is_finished_by_the_restarted_broker() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::start(dir.path(), &[]);
+    let mut c = broker.connect();
+    create_topic(&mut c, "a", &[]);
+    create_topic(&mut c, "b", &[]);
+    let (_, pid, epoch) = init(&mut c, "decided", 60_000);
+    for topic in ["a", "b"] {
+        assert_eq!(add_partition(&mut c, "decided", pid, epoch, topic), NONE);
+        let values = [format!("{topic}1")];
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        assert_eq!(
+            produce(&mut c, topic, batch(pid, epoch, 0, true, &values, false)).0,
+            NONE
+        );
+    }
+    drop(c);
+    broker.kill9();
+    // The crash came after the decision was kept and before any marker: the state file says
+    // PrepareCommit (what the coordinator writes before its markers).
+    let file = dir
+        .path()
+        .join(".streamlog/transactions")
+        .join(format!("{}.json", hex("decided")));
+    let state = std::fs::read_to_string(&file).expect("the transaction's state file");
+    assert!(state.contains("\"Ongoing\""), "{state}");
+    std::fs::write(&file, state.replace("\"Ongoing\"", "\"PrepareCommit\"")).unwrap();
+
+    let broker = Broker::start(dir.path(), &[]);
+    let mut c = broker.connect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while consume(&mut c, "a", 1).is_empty() || consume(&mut c, "b", 1).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the decided commit was never finished"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(consume(&mut c, "a", 1), ["a1"]);
+    assert_eq!(consume(&mut c, "b", 1), ["b1"]);
+    let described = c.call(
+        &DescribeTransactionsRequest::default().with_transactional_ids(vec![txn_id("decided")]),
+        0,
+    );
+    assert_eq!(
+        described.transaction_states[0].transaction_state.as_str(),
+        "CompleteCommit"
+    );
+    // A retried EndTxn of the producer is answered as done.
+    assert_eq!(end(&mut c, "decided", pid, epoch, true, 3), NONE);
+    broker.stop();
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
