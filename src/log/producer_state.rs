@@ -158,6 +158,9 @@ pub enum Check {
 pub struct ProducerStateManager {
     dir: PathBuf,
     producers: HashMap<i64, ProducerStateEntry>,
+    /// Open transactions as (first offset, producer id), oldest first (Kafka's ongoingTxns):
+    /// the last stable offset without a walk over every producer.
+    ongoing: std::collections::BTreeSet<(i64, i64)>,
     /// The state reflects every batch below this offset (Kafka's lastMapOffset).
     map_end_offset: i64,
     /// Offset of the newest snapshot on disk, if any.
@@ -307,6 +310,7 @@ impl ProducerStateManager {
         ProducerStateManager {
             dir: dir.to_path_buf(),
             producers: HashMap::new(),
+            ongoing: std::collections::BTreeSet::new(),
             map_end_offset: log_start_offset,
             last_snapshot_offset: None,
             expiration_ms,
@@ -340,6 +344,9 @@ impl ProducerStateManager {
                 Ok(entries) => {
                     for e in entries {
                         if !m.is_expired(&e, now) {
+                            if let Some(first) = e.current_txn_first_offset {
+                                m.ongoing.insert((first, e.producer_id));
+                            }
                             m.producers.insert(e.producer_id, e);
                         }
                     }
@@ -381,10 +388,7 @@ impl ProducerStateManager {
     /// The first offset of the oldest open transaction (Kafka's firstUnstableOffset): the
     /// last stable offset, below which `read_committed` readers may read.
     pub fn first_unstable_offset(&self) -> Option<i64> {
-        self.producers
-            .values()
-            .filter_map(|e| e.current_txn_first_offset)
-            .min()
+        self.ongoing.first().map(|&(first, _)| first)
     }
 
     /// What [`Self::first_unstable_offset`] will be once `placed` (batches at their final
@@ -405,10 +409,11 @@ impl ProducerStateManager {
             };
             open.insert(h.producer_id, next);
         }
-        self.producers
+        self.ongoing
             .iter()
-            .filter(|(id, _)| !open.contains_key(id))
-            .filter_map(|(_, e)| e.current_txn_first_offset)
+            .find(|(_, id)| !open.contains_key(id))
+            .map(|&(first, _)| first)
+            .into_iter()
             .chain(open.values().filter_map(|o| *o))
             .min()
     }
@@ -526,11 +531,14 @@ impl ProducerStateManager {
         entry.last_timestamp = h.max_timestamp;
         if h.is_control() {
             // A transaction marker ends the producer's open transaction.
-            entry.current_txn_first_offset = None;
+            if let Some(first) = entry.current_txn_first_offset.take() {
+                self.ongoing.remove(&(first, h.producer_id));
+            }
             return;
         }
         if h.attributes & (1 << 4) != 0 && entry.current_txn_first_offset.is_none() {
             entry.current_txn_first_offset = Some(h.base_offset);
+            self.ongoing.insert((h.base_offset, h.producer_id));
         }
         if h.base_sequence >= 0 {
             entry.add_batch(BatchMetadata {
@@ -726,6 +734,34 @@ mod tests {
             ProducerStateManager::load(dir.path(), 0, 20, DEFAULT_EXPIRATION_MS, now).unwrap();
         assert_eq!(truncated.map_end_offset(), 0);
         assert!(list_snapshots(dir.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_first_unstable_offset_follows_open_transactions_and_survives_a_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = manager(dir.path());
+        let txn = |pid, base| BatchHeader {
+            attributes: 1 << 4,
+            ..header(pid, 0, 0, 1, base)
+        };
+        let marker = |pid, base| BatchHeader {
+            attributes: (1 << 4) | (1 << 5),
+            base_sequence: -1,
+            ..header(pid, 0, 0, 1, base)
+        };
+        m.apply(&txn(1, 0));
+        m.apply(&txn(2, 1));
+        assert_eq!(m.first_unstable_offset(), Some(0));
+        assert_eq!(m.first_unstable_after(&[marker(1, 2)]), Some(1));
+        assert_eq!(m.first_unstable_after(&[marker(1, 2), marker(2, 3)]), None);
+        m.apply(&marker(1, 2));
+        assert_eq!(m.first_unstable_offset(), Some(1));
+        m.take_snapshot(0, 1_000).unwrap();
+        let loaded =
+            ProducerStateManager::load(dir.path(), 0, 3, DEFAULT_EXPIRATION_MS, 1_000).unwrap();
+        assert_eq!(loaded.first_unstable_offset(), Some(1));
+        m.apply(&marker(2, 3));
+        assert_eq!(m.first_unstable_offset(), None);
     }
 
     #[test]

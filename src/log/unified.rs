@@ -498,7 +498,12 @@ impl UnifiedLog {
     fn recover(&self, prior: Option<LogState>) -> Result<LogState> {
         let mut state =
             super::recovery::recover(&self.dir, prior, self.config.index_interval_bytes)?;
-        state.first_unstable = self.load_producers(&state)?.first_unstable_offset();
+        let producers = self.load_producers(&state)?;
+        state.first_unstable = producers.first_unstable_offset();
+        if self.mode.writes() {
+            // The first append by this handle uses it instead of loading it again.
+            self.lock_inner().producers = Some(producers);
+        }
         Ok(state)
     }
 
